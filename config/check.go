@@ -1,0 +1,118 @@
+package config
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// checkAddress says what is wrong with a mapped OSC address, or "" if it is
+// a valid plain address: it starts with '/', has no empty part between
+// slashes (except the lone root "/"), and no space, '#', control character
+// or pattern character (?*[]{},). The whole message reads `address "x" <why>`.
+func checkAddress(a string) string {
+	switch {
+	case a == "":
+		return "is empty: write one like /led"
+	case a[0] != '/':
+		return "does not start with '/': write it like /" + strings.TrimLeft(a, " ")
+	case strings.ContainsFunc(a, unicode.IsSpace):
+		return "has a space: OSC addresses have none; use _ or another / part instead, like /my_led"
+	case strings.ContainsRune(a, '#'):
+		return "has '#', which OSC keeps for bundles: remove it"
+	case strings.ContainsAny(a, "?*[]{},"):
+		return "has pattern characters; a mapped address is plain, like /led"
+	case strings.ContainsFunc(a, unicode.IsControl):
+		return "has a control character: remove it"
+	case a != "/" && (strings.Contains(a, "//") || strings.HasSuffix(a, "/")):
+		return "has an empty part between slashes (// or a trailing /): write it like /led/1"
+	}
+	return ""
+}
+
+// hostPort says what is wrong with a host:port address, or "" if it is
+// valid. The port must be 1-65535; the host may be an IP address or a
+// hostname (not resolved here), and may be empty only when needHost is false.
+func hostPort(s string, needHost bool) string {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		switch {
+		case !strings.Contains(s, ":"):
+			return "has no port"
+		case strings.Count(s, ":") > 1 && !strings.HasPrefix(s, "["):
+			return "has too many colons (put an IPv6 address in brackets, like [::1]:5006)"
+		}
+		return "is not host:port"
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 || port != strconv.Itoa(n) {
+		return "has port " + strconv.Quote(port) + ", not a number from 1 to 65535"
+	}
+	if host == "" {
+		if needHost {
+			return "has no host"
+		}
+		return ""
+	}
+	if net.ParseIP(host) != nil {
+		return ""
+	}
+	for _, r := range host {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_') {
+			return "has host " + strconv.Quote(host) + ", which is neither an IP address nor a hostname"
+		}
+	}
+	return ""
+}
+
+// suggest returns the known word closest to s, if it is close enough to be
+// a likely typo, or an alias's replacement; else "".
+func suggest(s string, known []string) string {
+	low := strings.ToLower(s)
+	if a, ok := aliases[low]; ok && contains(known, a) {
+		return a
+	}
+	best, bestD := "", 1<<30
+	for _, k := range known {
+		d := distance(low, k)
+		if d < bestD {
+			best, bestD = k, d
+		}
+	}
+	limit := 2
+	if len(best) <= 4 {
+		limit = 1
+	}
+	if bestD <= limit {
+		return best
+	}
+	return ""
+}
+
+// distance is the optimal string alignment distance between a and b:
+// insertions, deletions, substitutions and swaps of neighbours each cost 1.
+func distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(ra)][len(rb)]
+}

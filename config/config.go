@@ -1,0 +1,126 @@
+// Package config reads the mapping file that ties Raspberry Pi pins to OSC
+// addresses and destinations.
+//
+// The file is YAML, decoded strictly: unknown keys, wrong types and bad
+// values are errors, every one of them reported (not only the first) as
+// FILE:LINE:COL: message, where LINE:COL is the offending key or value.
+// Pin names are resolved with package wiring. See the package example and
+// config/examples/ for complete files.
+package config
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/oscgpio/oscgpio/wiring"
+)
+
+// DefaultListen is where the OSC server listens when the file has no listen key.
+const DefaultListen = "127.0.0.1:5005"
+
+// Limits and defaults of the input settings.
+const (
+	defaultDebounce = 20 * time.Millisecond
+	maxDebounce     = time.Second
+	minPoll         = time.Millisecond // poll is 0 (edge interrupts) or minPoll..maxPoll
+	maxPoll         = time.Second
+)
+
+// TutorialFile is Config.File for the embedded tutorial mapping.
+const TutorialFile = "tutorial (embedded)"
+
+//go:embed examples/tutorial.yaml
+var tutorialYAML []byte
+
+// Pos is a place in the mapping file, 1-based.
+type Pos struct{ Line, Col int }
+
+// Destination is a named receiver of input messages.
+type Destination struct {
+	Name string
+	Addr string // "host:port" as written; the host is not resolved at load
+	Pos  Pos    // the destination's key
+}
+
+// Output is a pin driven by OSC messages.
+type Output struct {
+	Name      string
+	Pin       wiring.Pin
+	Addresses []string // plain OSC addresses (no pattern characters), at least one
+	ActiveLow bool     // on drives the pin low (most relay boards)
+	Initial   bool     // logical level at start
+	Safe      bool     // logical level on exit, crash or reload
+	NoArg     string   // what a message without argument does: "toggle", "on", "off", "ignore"
+	Pos       Pos      // the output's item in the file
+}
+
+// Input is a pin whose changes are sent as OSC messages.
+type Input struct {
+	Name      string
+	Pin       wiring.Pin
+	Pull      string // "up", "down", "none"
+	ActiveLow bool   // pressed reads low (a button to GND with pull-up)
+	Debounce  time.Duration
+	Poll      time.Duration // 0: edge interrupts; else read the level at this interval
+	Address   string
+	Press     float64 // value sent when the input becomes active
+	Release   float64 // value sent when it becomes inactive
+	Type      byte    // OSC type of the value: 'i', 'f', 'd', 'h', or 'T' (non-zero sends T, zero F)
+	To        []string
+	Pos       Pos // the input's item in the file
+}
+
+// Jumper is a simulated wire: output pin From drives input pin To (sim backend only).
+type Jumper struct {
+	From, To wiring.Pin
+	Pos      Pos
+}
+
+// Config is a loaded, valid mapping file.
+type Config struct {
+	File         string // path given to Load, or TutorialFile for Default
+	Listen       string // host:port the OSC server listens on
+	Destinations []Destination
+	Outputs      []Output
+	Inputs       []Input
+	Jumpers      []Jumper
+}
+
+// Destination returns the destination called name.
+func (c *Config) Destination(name string) (Destination, bool) {
+	for _, d := range c.Destinations {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return Destination{}, false
+}
+
+// Load reads and parses the mapping file at path. Errors in the file are
+// returned as Errors, each naming path, line and column.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("mapping file %s not found: check the path (examples are in config/examples/): %w", path, err)
+		}
+		return nil, fmt.Errorf("read mapping file %s: %w", path, err)
+	}
+	return Parse(path, data)
+}
+
+// Default returns the embedded tutorial mapping (config/examples/tutorial.yaml):
+// listen on 127.0.0.1:5005, an LED on GPIO17 driven by /led and /test, a
+// button on GPIO27 sending /button to 127.0.0.1:5006. It panics only if the
+// embedded file itself is invalid, which the package's tests rule out.
+func Default() *Config {
+	c, err := Parse(TutorialFile, tutorialYAML)
+	if err != nil {
+		panic("config: the embedded tutorial mapping is invalid: " + err.Error())
+	}
+	return c
+}
