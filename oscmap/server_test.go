@@ -1,0 +1,396 @@
+package oscmap
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hypebeast/go-osc/osc"
+)
+
+// wait is the generous deadline for anything to arrive over loopback.
+const wait = 10 * time.Second
+
+// logBuf collects a logger's lines; safe for concurrent use.
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func testLogger() (*slog.Logger, *logBuf) {
+	lb := &logBuf{}
+	return slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug})), lb
+}
+
+// got is one call of the handler.
+type got struct {
+	m    *osc.Message
+	from net.Addr
+	at   time.Time
+}
+
+// serve starts a server on 127.0.0.1:0 that hands each message to the
+// returned channel, and stops it at the end of the test.
+func serve(t *testing.T, h func(*osc.Message)) (*Server, <-chan got, *logBuf) {
+	t.Helper()
+	log, lb := testLogger()
+	s, err := Listen("127.0.0.1:0", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan got, 10000)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Serve(ctx, func(m *osc.Message, from net.Addr) {
+			if h != nil {
+				h(m)
+			}
+			ch <- got{m, from, time.Now()}
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Serve returned %v after cancel, want nil", err)
+			}
+		case <-time.After(wait):
+			t.Errorf("Serve did not return after cancel")
+		}
+	})
+	return s, ch, lb
+}
+
+func dial(t *testing.T, s *Server) *net.UDPConn {
+	t.Helper()
+	c, err := net.DialUDP("udp", nil, s.Addr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func write(t *testing.T, c *net.UDPConn, packets ...[]byte) {
+	t.Helper()
+	for _, p := range packets {
+		if _, err := c.Write(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func next(t *testing.T, ch <-chan got) got {
+	t.Helper()
+	select {
+	case g := <-ch:
+		return g
+	case <-time.After(wait):
+		t.Fatalf("no message within %v", wait)
+		return got{}
+	}
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(wait); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("not within %v: %s", wait, what)
+		}
+	}
+}
+
+func TestServeMalformedBetweenValid(t *testing.T) {
+	s, ch, lb := serve(t, nil)
+	c := dial(t, s)
+	write(t, c,
+		msg("/led", ",i", be32(1)),
+		[]byte("/led\x00\x00\x00\x00,x\x00\x00\x00\x00\x00\x01"),
+		msg("/led", ",i", be32(0)))
+	if g := next(t, ch); Format(g.m) != "/led i 1" {
+		t.Fatalf("first message %s, want /led i 1", Format(g.m))
+	}
+	g := next(t, ch)
+	if Format(g.m) != "/led i 0" {
+		t.Fatalf("second message %s, want /led i 0", Format(g.m))
+	}
+	if g.from.String() != c.LocalAddr().String() {
+		t.Errorf("from = %v, want the sender %v", g.from, c.LocalAddr())
+	}
+	st := s.Stats()
+	if st.Packets != 3 || st.Messages != 2 || st.Malformed != 1 || st.Scheduled != 0 || st.Panics != 0 {
+		t.Errorf("Stats = %+v, want 3 packets, 2 messages, 1 malformed", st)
+	}
+	line := regexp.MustCompile(`level=WARN msg="malformed OSC packet dropped" from=` + regexp.QuoteMeta(c.LocalAddr().String()) + ` bytes=16 err="unknown type tag 'x'`)
+	if !line.MatchString(lb.String()) {
+		t.Errorf("log has no malformed line with the sender and the reason:\n%s", lb)
+	}
+}
+
+func TestServeInArrivalOrder(t *testing.T) {
+	const n = 1000
+	s, ch, _ := serve(t, nil)
+	c := dial(t, s)
+	for i := range n {
+		write(t, c, msg("/led", ",ii", be32(uint32(i%2)), be32(uint32(i))))
+	}
+	last := -1
+	received := 0
+	for last != n-1 {
+		select {
+		case g := <-ch:
+			seq := int(g.m.Arguments[1].(int32))
+			if seq <= last {
+				t.Fatalf("message %d arrived after message %d", seq, last)
+			}
+			if v := g.m.Arguments[0].(int32); v != int32(seq%2) {
+				t.Fatalf("message %d has value %d", seq, v)
+			}
+			last = seq
+			received++
+		case <-time.After(wait):
+			t.Fatalf("the last message did not arrive; last seen %d, %d received, stats %+v", last, received, s.Stats())
+		}
+	}
+	if drops := s.Stats().KernelDrops; received+int(drops) != n {
+		t.Errorf("%d received and %d dropped by the kernel, want %d in all", received, drops, n)
+	} else if drops > 0 {
+		t.Logf("the kernel dropped %d of %d", drops, n)
+	}
+}
+
+func TestServeFutureBundle(t *testing.T) {
+	s, ch, _ := serve(t, nil)
+	c := dial(t, s)
+	due := time.Now().Add(300 * time.Millisecond)
+	write(t, c,
+		bundle(ntp(due), msg("/later", ",i", be32(1)), msg("/later", ",i", be32(2)),
+			bundle(ntp(due.Add(50*time.Millisecond)), msg("/later", ",i", be32(4))), msg("/later", ",i", be32(3))),
+		msg("/now", ","))
+	g := next(t, ch)
+	if Format(g.m) != "/now" {
+		t.Fatalf("got %s first: a message of the future bundle was applied early", Format(g.m))
+	}
+	for i := 1; i <= 4; i++ {
+		g := next(t, ch)
+		if want := "/later i " + strconv.Itoa(i); Format(g.m) != want {
+			t.Fatalf("got %s, want %s", Format(g.m), want)
+		}
+		if early := due.Sub(g.at); early > time.Millisecond {
+			t.Errorf("%s applied %v before its time", Format(g.m), early)
+		}
+	}
+	if st := s.Stats(); st.Scheduled != 4 || st.Messages != 5 {
+		t.Errorf("Stats = %+v, want 5 messages, 4 scheduled", st)
+	}
+}
+
+func TestServePastAndImmediateBundles(t *testing.T) {
+	s, ch, _ := serve(t, nil)
+	c := dial(t, s)
+	write(t, c,
+		bundle(ntp(time.Now().Add(-time.Hour)), msg("/past", ",")),
+		bundle(1, msg("/immediately", ",")))
+	for _, want := range []string{"/past", "/immediately"} {
+		if g := next(t, ch); g.m.Address != want {
+			t.Fatalf("got %s, want %s", g.m.Address, want)
+		}
+	}
+	if st := s.Stats(); st.Scheduled != 0 {
+		t.Errorf("Stats.Scheduled = %d, want 0", st.Scheduled)
+	}
+}
+
+func TestServeHandlerPanic(t *testing.T) {
+	s, ch, lb := serve(t, func(m *osc.Message) {
+		if m.Address == "/boom" {
+			panic("kaboom")
+		}
+	})
+	c := dial(t, s)
+	write(t, c, msg("/boom", ","), msg("/ok", ","))
+	if g := next(t, ch); g.m.Address != "/ok" {
+		t.Fatalf("got %s, want /ok", g.m.Address)
+	}
+	if p := s.Stats().Panics; p != 1 {
+		t.Errorf("Stats.Panics = %d, want 1", p)
+	}
+	if !strings.Contains(lb.String(), `level=ERROR msg="OSC handler panicked; the message is dropped and the server goes on" address=/boom`) ||
+		!strings.Contains(lb.String(), "panic=kaboom") {
+		t.Errorf("log has no line for the panic:\n%s", lb)
+	}
+}
+
+func TestServeRateLimitsMalformedLog(t *testing.T) {
+	const bad = 50
+	log, lb := testLogger()
+	s, err := Listen("127.0.0.1:0", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan string, 10)
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Serve(context.Background(), func(m *osc.Message, _ net.Addr) { ch <- m.Address })
+	}()
+	c := dial(t, s)
+	for range bad {
+		write(t, c, []byte("nonsense"))
+	}
+	write(t, c, msg("/end", ","))
+	select {
+	case <-ch:
+	case <-time.After(wait):
+		t.Fatal("/end did not arrive")
+	}
+	s.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve returned %v after Close, want nil", err)
+	}
+	if m := s.Stats().Malformed; m != bad {
+		t.Fatalf("Stats.Malformed = %d, want %d", m, bad)
+	}
+	lines := strings.Count(lb.String(), `msg="malformed OSC packet dropped"`)
+	suppressed := 0
+	for _, m := range regexp.MustCompile(`msg="(\d+) more malformed OSC packets suppressed"`).FindAllStringSubmatch(lb.String(), -1) {
+		n, _ := strconv.Atoi(m[1])
+		suppressed += n
+	}
+	if lines < 1 || lines >= bad || lines+suppressed != bad {
+		t.Errorf("%d malformed lines and %d suppressed, want a few lines and %d in all:\n%s", lines, suppressed, bad, lb)
+	}
+}
+
+func TestServeStops(t *testing.T) {
+	t.Run("cancel", func(t *testing.T) {
+		s, err := Listen("127.0.0.1:0", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Serve(ctx, func(*osc.Message, net.Addr) {}) }()
+		// A second Serve on the same server is refused while the first runs.
+		eventually(t, "Serve running", s.serving.Load)
+		if err := s.Serve(ctx, func(*osc.Message, net.Addr) {}); err == nil || !strings.Contains(err.Error(), "already running") {
+			t.Errorf("second Serve: %v, want already running", err)
+		}
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Serve returned %v after cancel, want nil", err)
+			}
+		case <-time.After(wait):
+			t.Fatal("Serve did not return after cancel")
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("Close after Serve returned: %v", err)
+		}
+	})
+	t.Run("close", func(t *testing.T) {
+		s, err := Listen("127.0.0.1:0", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- s.Serve(context.Background(), func(*osc.Message, net.Addr) {}) }()
+		eventually(t, "Serve running", s.serving.Load)
+		s.Close()
+		s.Close()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Serve returned %v after Close, want nil", err)
+			}
+		case <-time.After(wait):
+			t.Fatal("Serve did not return after Close")
+		}
+	})
+	t.Run("cancelled before", func(t *testing.T) {
+		s, err := Listen("127.0.0.1:0", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := s.Serve(ctx, func(*osc.Message, net.Addr) {}); err != nil {
+			t.Errorf("Serve(cancelled ctx) = %v, want nil", err)
+		}
+	})
+	t.Run("nil handler", func(t *testing.T) {
+		s, err := Listen("127.0.0.1:0", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.Serve(context.Background(), nil); err == nil {
+			t.Error("Serve(nil handler) = nil, want an error")
+		}
+	})
+}
+
+func TestListenErrors(t *testing.T) {
+	s, err := Listen("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, c := range []struct{ addr, want string }{
+		{s.Addr().String(), "another program"},
+		{"", "no address"},
+		{"127.0.0.1", "want host:port"},
+		{"127.0.0.1:notaport", "want host:port"},
+	} {
+		s2, err := Listen(c.addr, nil)
+		if err == nil {
+			s2.Close()
+			t.Errorf("Listen(%q) succeeded, want an error with %q", c.addr, c.want)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Listen(%q): %v\nwant an error with %q", c.addr, err, c.want)
+		}
+	}
+}
+
+// TestSenderToServer sends every type go-osc encodes through a Sender to a
+// Server.
+func TestSenderToServer(t *testing.T) {
+	s, ch, _ := serve(t, nil)
+	snd, err := NewSender(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snd.Close()
+	m := osc.NewMessage("/all", int32(-3), float32(0.25), "hi", []byte{1, 2, 3}, int64(1)<<40, 2.5, true, false, nil)
+	if err := snd.Send(s.Addr().String(), m); err != nil {
+		t.Fatal(err)
+	}
+	g := next(t, ch)
+	if want := `/all ifsbhdTFN -3 0.250000 "hi" [3 bytes] 1099511627776 2.500000 #T #F Nil`; Format(g.m) != want {
+		t.Errorf("received %s, want %s", Format(g.m), want)
+	}
+}
