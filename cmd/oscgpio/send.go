@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hypebeast/go-osc/osc"
+
+	"github.com/oscgpio/oscgpio/oscmap"
+)
+
+// sendCmd sends one message, or --count messages --interval apart with {i}
+// replaced by the index: `oscgpio send --count 5 --interval 1s /test {i}` is
+// the python-osc tutorial's client.
+func sendCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("send", stderr)
+	to := fs.String("to", "127.0.0.1:5005", "send to `HOST:PORT`")
+	count := fs.Int("count", 1, "number of messages to send")
+	interval := fs.Duration("interval", time.Second, "time between two messages")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) == 0 {
+		return fmt.Errorf("%w: give an OSC address, like /test", errUsage)
+	}
+	if *count < 1 {
+		return fmt.Errorf("%w: --count %d: send at least one message", errUsage, *count)
+	}
+	if *interval < 0 {
+		return fmt.Errorf("%w: --interval %v: use 0 or more", errUsage, *interval)
+	}
+	// Check every argument once before anything is sent.
+	if _, err := buildMessage(rest, 0); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	s, err := oscmap.NewSender(nil)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	for i := 0; i < *count; i++ {
+		if i > 0 && *interval > 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(*interval):
+			}
+		}
+		m, err := buildMessage(rest, i)
+		if err != nil {
+			return err
+		}
+		if err := s.Send(*to, m); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "sent %s to %s\n", oscmap.Format(m), *to)
+	}
+	return nil
+}
+
+// buildMessage makes message i from the address and arguments, {i} replaced by i.
+func buildMessage(words []string, i int) (*osc.Message, error) {
+	idx := strconv.Itoa(i)
+	addr := strings.ReplaceAll(words[0], "{i}", idx)
+	if !strings.HasPrefix(addr, "/") {
+		return nil, fmt.Errorf("address %q must start with /", addr)
+	}
+	m := osc.NewMessage(addr)
+	for _, w := range words[1:] {
+		a, err := oscmap.ParseArg(strings.ReplaceAll(w, "{i}", idx))
+		if err != nil {
+			return nil, err
+		}
+		m.Append(a)
+	}
+	return m, nil
+}
