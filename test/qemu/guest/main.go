@@ -1,0 +1,514 @@
+// Command guest is the /init of the emulated Raspberry Pi 3 that
+// test/qemu/run.sh boots. It is built for linux/arm64 by that script only and
+// is not part of the oscgpio program.
+//
+// It prepares the smallest system the bridge needs (devtmpfs, proc, sysfs,
+// loopback up, the watchdog module so that power-off ends QEMU), writes the
+// mapping file, starts `oscgpio dump` and `oscgpio run --gpio host` the way a
+// service manager would (plain exec, output to the console, each line
+// prefixed with "NAME:out| " or "NAME:err| "), and then walks through the
+// steps of the test.
+//
+// Handshake with the host (run.sh). The host sees the serial console (its
+// output only) and the emulated GPIO registers (through QEMU's qtest). At each
+// step this program prints a line "STEP NAME" and then waits until the "go"
+// line, GPIO22, changes level: the host toggles it through qtest (GPSET0 or
+// GPCLR0) when it is done with that step; this program reads the line through
+// the GPIO character device (periph's gpioioctl, chip found by its label), as
+// an input, every 2 ms. In between the host reads and writes the GPIO
+// registers and looks at the console log. Nothing on either side waits for a
+// fixed time. Every wait has a deadline; if one passes, or anything else goes
+// wrong, this program prints "GUEST ABORT: why", stops its children and
+// powers off, so QEMU always ends.
+//
+// The serial port cannot carry the host's side: with the stock Pi 3 device
+// tree the PL011 (ttyAMA0) belongs to the Bluetooth node's serdev, so the
+// kernel console writes to it but no tty reads from it.
+//
+// Steps: ready (the bridge and the dump are listening), led-on (sent /led 1),
+// led-off (sent /led 0), button (the host drives GPIO27 high then low and
+// watches the dump), led-on-again (sent /led 1 once more, so that the safe
+// level on exit has to be written), stopped (the bridge got SIGTERM and
+// exited; "BRIDGE EXIT code=N" printed before).
+package main
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/host/v3"
+	"periph.io/x/host/v3/gpioioctl"
+)
+
+const (
+	oscgpio     = "/bin/oscgpio"
+	mappingPath = "/etc/oscgpio.yaml"
+	bridgeAddr  = "127.0.0.1:5005"
+	dumpAddr    = "127.0.0.1:9000"
+	wdtModule   = "/lib/modules/bcm2835_wdt.ko"
+	chipLabel   = "pinctrl-bcm2835" // the header's GPIO chip on a Pi 3
+	goLineName  = "GPIO22"          // the host's "go" line
+
+	// stepTimeout bounds every wait for the host; the host's own deadlines
+	// are shorter, so this only matters when the host is gone.
+	stepTimeout = 120 * time.Second
+	// startTimeout bounds the wait for the bridge and the dump to listen.
+	startTimeout = 60 * time.Second
+	// exitTimeout bounds the wait for a child to exit after SIGTERM.
+	exitTimeout = 20 * time.Second
+)
+
+// mapping is the bridge's mapping file: one output, one input polled at 2 ms
+// (QEMU's GPIO model raises no edge interrupts), one destination (the dump).
+const mapping = `# written by test/qemu/guest
+listen: ` + bridgeAddr + `
+destinations:
+  monitor: ` + dumpAddr + `
+outputs:
+  - name: led
+    pin: GPIO17
+    address: /led
+    initial: off
+    safe: off
+inputs:
+  - name: button
+    pin: GPIO27
+    pull: none
+    poll: 2ms
+    debounce: 10ms
+    address: /button
+    to: [monitor]
+`
+
+// console is the serial console: lines are written whole under a lock so
+// that output of the children and of this program never interleaves.
+type console struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+func (c *console) line(s string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, _ = io.WriteString(c.f, s+"\n")
+}
+
+func (c *console) printf(format string, a ...any) { c.line(fmt.Sprintf(format, a...)) }
+
+// prefixWriter forwards a child's output to the console line by line, each
+// line prefixed with the child's tag.
+type prefixWriter struct {
+	con *console
+	tag string
+	buf []byte
+}
+
+func (w *prefixWriter) Write(p []byte) (int, error) {
+	w.buf = append(w.buf, p...)
+	for {
+		i := strings.IndexByte(string(w.buf), '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		w.con.line(w.tag + strings.TrimRight(string(w.buf[:i]), "\r"))
+		w.buf = w.buf[i+1:]
+	}
+}
+
+// flush writes a last line that had no newline.
+func (w *prefixWriter) flush() {
+	if len(w.buf) > 0 {
+		w.con.line(w.tag + string(w.buf))
+		w.buf = nil
+	}
+}
+
+// child is a process started by this init.
+type child struct {
+	name     string
+	cmd      *exec.Cmd
+	out, err *prefixWriter
+	done     chan struct{} // closed when the process has exited
+	waitErr  error
+}
+
+func start(con *console, name string, args ...string) (*child, error) {
+	c := &child{
+		name: name,
+		cmd:  exec.Command(args[0], args[1:]...),
+		out:  &prefixWriter{con: con, tag: name + ":out| "},
+		err:  &prefixWriter{con: con, tag: name + ":err| "},
+		done: make(chan struct{}),
+	}
+	c.cmd.Stdout, c.cmd.Stderr = c.out, c.err
+	c.cmd.Env = []string{"PATH=/bin", "HOME=/"}
+	if err := c.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s (%s): %w", name, strings.Join(args, " "), err)
+	}
+	con.printf("guest: started %s, pid %d: %s", name, c.cmd.Process.Pid, strings.Join(args, " "))
+	go func() {
+		c.waitErr = c.cmd.Wait()
+		c.out.flush()
+		c.err.flush()
+		close(c.done)
+	}()
+	return c, nil
+}
+
+func (c *child) exited() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// status describes how an exited child ended: "code=N" or "signal=NAME".
+func (c *child) status() string {
+	ps := c.cmd.ProcessState
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return "signal=" + ws.Signal().String()
+	}
+	return fmt.Sprintf("code=%d", ps.ExitCode())
+}
+
+// stop sends SIGTERM and waits for the exit; SIGKILL after exitTimeout.
+func (c *child) stop() (string, error) {
+	if !c.exited() {
+		_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	select {
+	case <-c.done:
+		return c.status(), nil
+	case <-time.After(exitTimeout):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+		return c.status(), fmt.Errorf("%s did not exit within %v of SIGTERM; killed", c.name, exitTimeout)
+	}
+}
+
+// guest holds what the steps share.
+type guest struct {
+	con    *console
+	goLine *gpioioctl.GPIOLine // toggled by the host at the end of each step
+	goLvl  gpio.Level          // its level before the current step ends
+	bridge *child
+	dump   *child
+}
+
+// step prints "STEP name" and waits until the host toggles the go line.
+func (g *guest) step(name string) error {
+	g.con.line("STEP " + name)
+	want := !g.goLvl
+	deadline := time.Now().Add(stepTimeout)
+	for g.goLine.Read() != want {
+		if g.bridge != nil && g.bridge.exited() {
+			return fmt.Errorf("step %s: the bridge exited (%s) while waiting for the host", name, g.bridge.status())
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("step %s: %s did not go %v within %v", name, goLineName, want, stepTimeout)
+		}
+		time.Sleep(2 * time.Millisecond) // polling the go line, as the bridge polls its input
+	}
+	g.goLvl = want
+	g.con.printf("guest: %s went %v: host done with step %s", goLineName, want, name)
+	return nil
+}
+
+// send runs `oscgpio send` once, like a user would from a shell.
+func (g *guest) send(address string, args ...string) error {
+	argv := append([]string{oscgpio, "send", "--to", bridgeAddr, address}, args...)
+	c, err := start(g.con, "send", argv...)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-c.done:
+	case <-time.After(exitTimeout):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+		return fmt.Errorf("%s did not finish within %v", strings.Join(argv, " "), exitTimeout)
+	}
+	if c.waitErr != nil {
+		return fmt.Errorf("%s: %v", strings.Join(argv, " "), c.waitErr)
+	}
+	return nil
+}
+
+// waitListening waits until UDP sockets are bound to every address, or the
+// bridge or the dump exited, or startTimeout passed.
+func (g *guest) waitListening(addrs ...string) error {
+	deadline := time.Now().Add(startTimeout)
+	for {
+		missing := ""
+		for _, a := range addrs {
+			ok, err := udpBound(a)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				missing = a
+				break
+			}
+		}
+		if missing == "" {
+			return nil
+		}
+		for _, c := range []*child{g.bridge, g.dump} {
+			if c.exited() {
+				return fmt.Errorf("%s exited (%s) before listening on %s", c.name, c.status(), missing)
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("nothing listening on UDP %s after %v", missing, startTimeout)
+		}
+		time.Sleep(10 * time.Millisecond) // a poll of /proc/net/udp, not a handshake
+	}
+}
+
+// udpBound reports whether a UDP socket is bound to addr ("127.0.0.1:5005")
+// or to the wildcard address with the same port, from /proc/net/udp{,6}.
+func udpBound(addr string) (bool, error) {
+	host, port, ok := strings.Cut(addr, ":")
+	if !ok || host != "127.0.0.1" {
+		return false, fmt.Errorf("udpBound: %q is not 127.0.0.1:PORT", addr)
+	}
+	var p int
+	if _, err := fmt.Sscanf(port, "%d", &p); err != nil {
+		return false, fmt.Errorf("udpBound: bad port in %q", addr)
+	}
+	want := map[string]bool{
+		fmt.Sprintf("0100007F:%04X", p):                         true, // 127.0.0.1, little-endian
+		fmt.Sprintf("00000000:%04X", p):                         true,
+		fmt.Sprintf("00000000000000000000000000000000:%04X", p): true,
+	}
+	for _, f := range []string{"/proc/net/udp", "/proc/net/udp6"} {
+		b, err := os.ReadFile(f)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		for _, l := range strings.Split(string(b), "\n")[1:] {
+			if fs := strings.Fields(l); len(fs) > 2 && want[fs[1]] {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// openGoLine runs periph's host.Init, prints its view of this kernel (the
+// drivers it loaded and those that failed, which the host compares with the
+// bridge's log, and the GPIO chips) and opens the go line as an input.
+func openGoLine(con *console) (*gpioioctl.GPIOLine, error) {
+	st, err := host.Init()
+	if err != nil {
+		return nil, fmt.Errorf("host.Init: %w", err)
+	}
+	for _, d := range st.Loaded {
+		con.printf("HOSTINIT loaded %s", d)
+	}
+	for _, f := range st.Failed {
+		con.printf("HOSTINIT failed %s: %v", f.D, f.Err)
+	}
+	var chip *gpioioctl.GPIOChip
+	for _, c := range gpioioctl.Chips {
+		con.printf("HOSTINIT chip %s label=%q lines=%d", c.Name(), c.Label(), c.LineCount())
+		if c.Label() == chipLabel {
+			chip = c
+		}
+	}
+	if chip == nil {
+		return nil, fmt.Errorf("no GPIO chip labelled %q", chipLabel)
+	}
+	l := chip.ByName(goLineName)
+	if l == nil {
+		return nil, fmt.Errorf("chip %s has no line %s", chip.Name(), goLineName)
+	}
+	if err := l.In(gpio.Float, gpio.NoEdge); err != nil {
+		return nil, fmt.Errorf("%s as input: %w", goLineName, err)
+	}
+	if lv := l.Read(); lv != gpio.Low {
+		return nil, fmt.Errorf("%s reads %v before the first step, want low", goLineName, lv)
+	}
+	return l, nil
+}
+
+func main() {
+	mountAll()
+	f, err := os.OpenFile("/dev/console", os.O_RDWR, 0)
+	if err != nil {
+		f = os.Stdout // the kernel opened it for us before devtmpfs hid it
+	}
+	con := &console{f: f}
+	t0 := time.Now()
+	defer func() {
+		if r := recover(); r != nil {
+			con.printf("GUEST ABORT: panic: %v", r)
+		}
+		con.printf("GUEST POWEROFF after %.2fs in userspace", time.Since(t0).Seconds())
+		syscall.Sync()
+		_ = syscall.Reboot(syscall.LINUX_REBOOT_CMD_POWER_OFF)
+		select {}
+	}()
+	g := &guest{con: con}
+	if err := g.run(); err != nil {
+		con.printf("GUEST ABORT: %v", err)
+		for _, c := range []*child{g.bridge, g.dump} {
+			if c != nil {
+				st, _ := c.stop()
+				con.printf("guest: %s stopped (%s)", c.name, st)
+			}
+		}
+	}
+}
+
+func (g *guest) run() error {
+	con := g.con
+	if err := loadModule(wdtModule); err != nil {
+		return err // without it power-off would not end QEMU
+	}
+	if err := loopbackUp(); err != nil {
+		return err
+	}
+	chips, _ := filepath.Glob("/dev/gpiochip*")
+	con.printf("guest: loopback up; GPIO character devices: %v", chips)
+	var err error
+	if g.goLine, err = openGoLine(con); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(mappingPath), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(mappingPath, []byte(mapping), 0o644); err != nil {
+		return err
+	}
+	for _, l := range strings.Split(strings.TrimSpace(mapping), "\n") {
+		con.line("mapping| " + l)
+	}
+
+	if g.dump, err = start(con, "dump", oscgpio, "dump", "--listen", dumpAddr); err != nil {
+		return err
+	}
+	if g.bridge, err = start(con, "bridge", oscgpio, "run", "--gpio", "host", "--config", mappingPath); err != nil {
+		return err
+	}
+	if err := g.waitListening(bridgeAddr, dumpAddr); err != nil {
+		return err
+	}
+	con.printf("guest: bridge listening on %s, dump on %s", bridgeAddr, dumpAddr)
+	if err := g.step("ready"); err != nil {
+		return err
+	}
+	if err := g.send("/led", "i:1"); err != nil {
+		return err
+	}
+	if err := g.step("led-on"); err != nil {
+		return err
+	}
+	if err := g.send("/led", "i:0"); err != nil {
+		return err
+	}
+	if err := g.step("led-off"); err != nil {
+		return err
+	}
+	if err := g.step("button"); err != nil {
+		return err
+	}
+	if err := g.send("/led", "i:1"); err != nil {
+		return err
+	}
+	if err := g.step("led-on-again"); err != nil {
+		return err
+	}
+
+	b := g.bridge
+	g.bridge = nil // its exit is expected from here on
+	con.printf("guest: sending SIGTERM to the bridge (pid %d)", b.cmd.Process.Pid)
+	st, err := b.stop()
+	con.line("BRIDGE EXIT " + st)
+	if err != nil {
+		return err
+	}
+	if err := g.step("stopped"); err != nil {
+		return err
+	}
+	d := g.dump
+	g.dump = nil
+	st, err = d.stop()
+	con.printf("guest: dump stopped (%s)", st)
+	if err != nil {
+		return err
+	}
+	con.line("GUEST DONE")
+	return nil
+}
+
+func mountAll() {
+	for _, m := range []struct{ fs, dir string }{{"devtmpfs", "/dev"}, {"proc", "/proc"}, {"sysfs", "/sys"}} {
+		_ = os.MkdirAll(m.dir, 0o755)
+		if err := syscall.Mount(m.fs, m.dir, m.fs, 0, ""); err != nil {
+			fmt.Fprintf(os.Stderr, "guest: mount %s on %s: %v\n", m.fs, m.dir, err)
+		}
+	}
+}
+
+// loadModule loads a kernel module file with finit_module(2).
+func loadModule(path string) error {
+	if sysFinitModule == 0 {
+		return fmt.Errorf("load module %s: the guest runs on linux/arm64 only", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("load module: %w", err)
+	}
+	defer f.Close()
+	params, _ := syscall.BytePtrFromString("")
+	_, _, errno := syscall.Syscall(sysFinitModule, f.Fd(), uintptr(unsafe.Pointer(params)), 0)
+	if errno != 0 && errno != syscall.EEXIST {
+		return fmt.Errorf("finit_module %s: %v", path, errno)
+	}
+	return nil
+}
+
+// loopbackUp sets IFF_UP on "lo" with the SIOCGIFFLAGS/SIOCSIFFLAGS ioctls;
+// the kernel gives it 127.0.0.1/8 by itself.
+func loopbackUp() error {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("loopback: socket: %w", err)
+	}
+	defer syscall.Close(fd)
+	var ifr [40]byte // struct ifreq: name[16], then the flags (short)
+	copy(ifr[:], "lo")
+	if err := ioctl(fd, syscall.SIOCGIFFLAGS, unsafe.Pointer(&ifr[0])); err != nil {
+		return fmt.Errorf("loopback: SIOCGIFFLAGS: %w", err)
+	}
+	flags := binary.NativeEndian.Uint16(ifr[16:]) | syscall.IFF_UP | syscall.IFF_RUNNING
+	binary.NativeEndian.PutUint16(ifr[16:], flags)
+	if err := ioctl(fd, syscall.SIOCSIFFLAGS, unsafe.Pointer(&ifr[0])); err != nil {
+		return fmt.Errorf("loopback: SIOCSIFFLAGS: %w", err)
+	}
+	return nil
+}
+
+func ioctl(fd int, req uint, arg unsafe.Pointer) error {
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), uintptr(req), uintptr(arg)); e != 0 {
+		return e
+	}
+	return nil
+}

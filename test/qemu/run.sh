@@ -1,0 +1,385 @@
+#!/usr/bin/env bash
+# test/qemu/run.sh: the bridge's host backend on a Raspberry Pi 3's own kernel
+# GPIO driver, in QEMU, without a Raspberry Pi.
+#
+# It cross-compiles ./cmd/oscgpio and the guest /init (./test/qemu/guest) for
+# linux/arm64, boots them with Debian's arm64 kernel and its stock Pi 3 device
+# tree in `qemu-system-aarch64 -M raspi3b` (pinctrl-bcm2835, /dev/gpiochip0,
+# lines named GPIO17...), runs `oscgpio run --gpio host` there, and checks from
+# outside, through QEMU's qtest, the levels the bridge writes to GPIO17 and
+# the reports it sends when GPIO27 is driven. See test/qemu/README.md.
+#
+# Usage: bash test/qemu/run.sh        (root, or the tools already installed)
+# Environment:
+#   OSCGPIO_QEMU_WORK     work dir (default test/qemu/work, git-ignored): the
+#                         kernel is downloaded once into WORK/kernel and reused
+#   OSCGPIO_QEMU_REFRESH  set to 1 to download the kernel package again
+#   OSCGPIO_QEMU_TIMEOUT  seconds QEMU may run at most (default 300)
+#   OSCGPIO_BIN           a prebuilt linux/arm64 oscgpio to test instead of
+#                         building ./cmd/oscgpio
+#   GO                    the go command (default: go in PATH, /usr/local/go/bin/go)
+#
+# Handshake: guest -> host through the serial console, host -> guest through
+# a GPIO line. The guest prints "STEP NAME" on the console (QEMU writes it to
+# WORK/run/console.log) and waits until GPIO22, the "go" line, changes level.
+# This script waits for that line in the log, does the step's checks through
+# qtest (-qtest pipe: two FIFOs; readl GPLEV0/GPFSEL1, writel GPSET0/GPCLR0),
+# then toggles GPIO22 through qtest; the guest polls it as an input through the
+# kernel's GPIO character device. (The serial port cannot carry the host's
+# side: with the stock DTB the PL011 belongs to the Bluetooth serdev and no
+# tty reads it.) Nothing waits a fixed time: every wait polls for a console
+# line or a register value, each with a deadline.
+#
+# Exit status: 0 when every check passed, 1 when one failed, 2 when the
+# test could not run (missing tool, download or build failure).
+set -euo pipefail
+
+here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd -- "$here/../.." && pwd)
+work=${OSCGPIO_QEMU_WORK:-$here/work}
+qemu_timeout=${OSCGPIO_QEMU_TIMEOUT:-300}
+boot_timeout=120 # seconds from QEMU's start to the guest's first step
+step_timeout=60  # seconds for any later step of the guest
+level_timeout=10 # seconds for a GPIO level or a dump line to appear
+start_ns=$(date +%s%N)
+
+elapsed() { local ms=$((($(date +%s%N) - start_ns) / 1000000)); printf '%d.%01ds' $((ms / 1000)) $((ms % 1000 / 100)); }
+log() { printf '[%7s] %s\n' "$(elapsed)" "$*"; }
+
+# ---- checks -------------------------------------------------------------
+checks=(boot fsel17 led-initial led-on led-off button-press button-release button-exact
+	led-on-again exit-code safe-level poll-once drivers poweroff)
+declare -A what=(
+	[boot]="guest booted; bridge and dump listening on loopback"
+	[fsel17]="GPIO17 made an output by the bridge (GPFSEL1)"
+	[led-initial]="GPIO17 low after start (initial: off)"
+	[led-on]="GPIO17 high after /led 1"
+	[led-off]="GPIO17 low after /led 0"
+	[button-press]="dump printed '/button i 1' after GPIO27 was driven high"
+	[button-release]="dump printed '/button i 0' after GPIO27 was driven low"
+	[button-exact]="dump printed exactly '/button i 1', '/button i 0'"
+	[led-on-again]="GPIO17 high again before SIGTERM"
+	[exit-code]="bridge exited with code 0 on SIGTERM"
+	[safe-level]="GPIO17 at its safe level (low) after the bridge exited"
+	[poll-once]="the bridge's log says once that GPIO27 is polled"
+	[drivers]="each driver that failed in host.Init on its own line of the bridge's log"
+	[poweroff]="guest powered off and QEMU exited by itself"
+)
+declare -A result=()
+npass=0 nfail=0
+pass() { result[$1]=PASS; npass=$((npass + 1)); printf 'PASS  %-14s %s\n' "$1" "${what[$1]}"; }
+fail() { result[$1]=FAIL; nfail=$((nfail + 1)); printf 'FAIL  %-14s %s: %s\n' "$1" "${what[$1]}" "$2"; }
+
+qpid='' # the `timeout qemu-system-aarch64` job
+finish() {
+	local rc=$1
+	trap - EXIT
+	if [[ -n $qpid ]] && kill -0 "$qpid" 2>/dev/null; then
+		kill "$qpid" 2>/dev/null || true
+		wait "$qpid" 2>/dev/null || true
+	fi
+	log "total time $(elapsed)"
+	echo "qemu: $npass passed, $nfail failed"
+	exit "$rc"
+}
+setup_fail() {
+	echo "FAIL  setup          $*"
+	nfail=$((nfail + 1))
+	finish 2
+}
+trap 'setup_fail "run.sh stopped unexpectedly (line $LINENO)"' EXIT
+
+# ---- tools --------------------------------------------------------------
+log "tools"
+pkgs=()
+command -v qemu-system-aarch64 >/dev/null || pkgs+=(qemu-system-arm)
+command -v cpio >/dev/null || pkgs+=(cpio)
+command -v dtc >/dev/null || pkgs+=(device-tree-compiler)
+if ((${#pkgs[@]})); then
+	command -v apt-get >/dev/null || setup_fail "missing ${pkgs[*]} and no apt-get to install them"
+	[[ $(id -u) == 0 ]] || setup_fail "missing ${pkgs[*]}: run as root (apt-get install) or install them"
+	log "apt-get install ${pkgs[*]}"
+	timeout 900 apt-get update -qq || setup_fail "apt-get update failed"
+	DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null ||
+		setup_fail "apt-get install ${pkgs[*]} failed"
+fi
+for t in qemu-system-aarch64 cpio dtc gzip timeout mkfifo awk; do
+	command -v "$t" >/dev/null || setup_fail "$t not found"
+done
+GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
+[[ -x $GO ]] || setup_fail "no go command (set GO=/path/to/go)"
+
+# ---- kernel: Debian's arm64 package, downloaded once --------------------
+kdir=$work/kernel
+fetch_kernel() {
+	if ! command -v apt-get >/dev/null || ! command -v dpkg-deb >/dev/null; then
+		setup_fail "the kernel is not in $kdir and there is no apt-get/dpkg-deb to download it"
+	fi
+	local a=$work/apt f
+	rm -rf "$a" && mkdir -p "$a/lists/partial" "$a/cache/archives/partial" "$a/sources" "$a/deb"
+	: >"$a/sources/none.list"
+	# The machine's own sources, each limited to arm64; no mirror is named here.
+	for f in /etc/apt/sources.list.d/*.sources; do
+		if [[ -f $f ]]; then
+			awk '!/^Architectures:/ {print} /^Types:/ {print "Architectures: arm64"}' "$f" >"$a/sources/${f##*/}"
+		fi
+	done
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		if [[ -f $f ]]; then
+			sed -nE 's/^deb (\[([^]]*)\] )?/deb [arch=arm64 \2] /p' "$f" >"$a/sources/${f##*/}.list"
+		fi
+	done
+	cat >"$a/apt.conf" <<-EOF
+		APT::Architecture "arm64";
+		APT::Architectures { "arm64"; };
+		APT::Sandbox::User "root";
+		Dir::State::Lists "$a/lists";
+		Dir::Cache "$a/cache";
+		Dir::Etc::SourceList "$a/sources/none.list";
+		Dir::Etc::SourceParts "$a/sources";
+		Acquire::Languages "none";
+		Acquire::IndexTargets::deb::DEP-11::DefaultEnabled "false";
+		Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled "false";
+		Acquire::IndexTargets::deb::DEP-11-icons-small::DefaultEnabled "false";
+		Acquire::IndexTargets::deb::CNF::DefaultEnabled "false";
+	EOF
+	export APT_CONFIG=$a/apt.conf
+	log "apt-get update (arm64 lists only, in $a)"
+	timeout 900 apt-get update -qq || log "apt-get update reported errors; trying with the lists it got"
+	local pkg
+	pkg=$(apt-cache show --no-all-versions linux-image-arm64 2>/dev/null |
+		sed -n 's/^Depends: *\(linux-image-[0-9][^ ,]*\).*/\1/p' | head -n 1)
+	[[ -n $pkg ]] || setup_fail "apt (arm64) knows no linux-image-arm64 package"
+	log "apt-get download $pkg"
+	(cd "$a/deb" && timeout 900 apt-get download -qq "$pkg") || setup_fail "apt-get download $pkg failed"
+	unset APT_CONFIG
+	local deb ver=${pkg#linux-image-} x=$a/x
+	deb=$(echo "$a/deb/${pkg}"_*.deb)
+	[[ -f $deb ]] || setup_fail "no .deb for $pkg in $a/deb"
+	dpkg-deb -x "$deb" "$x" || setup_fail "dpkg-deb -x $deb failed"
+	local t=$kdir.new wdt
+	rm -rf "$t" && mkdir -p "$t"
+	cp "$x/boot/vmlinuz-$ver" "$t/Image" || setup_fail "$pkg has no /boot/vmlinuz-$ver"
+	cp "$x/usr/lib/linux-image-$ver/broadcom/bcm2837-rpi-3-b.dtb" "$t/" || setup_fail "$pkg has no bcm2837-rpi-3-b.dtb"
+	wdt=$(find "$x/lib/modules/$ver" -name 'bcm2835_wdt.ko*' | head -n 1)
+	case $wdt in
+	*.ko) cp "$wdt" "$t/bcm2835_wdt.ko" ;;
+	*.ko.xz) xz -dc "$wdt" >"$t/bcm2835_wdt.ko" ;;
+	*.ko.zst) zstd -qdc "$wdt" >"$t/bcm2835_wdt.ko" ;;
+	*) setup_fail "$pkg has no bcm2835_wdt module" ;;
+	esac
+	echo "$pkg" >"$t/package"
+	rm -rf "$kdir" && mv "$t" "$kdir"
+	rm -rf "$a" # lists, .deb and unpacked tree are not needed again
+}
+if [[ -n ${OSCGPIO_QEMU_REFRESH:-} || ! -s $kdir/Image || ! -s $kdir/bcm2837-rpi-3-b.dtb || ! -s $kdir/bcm2835_wdt.ko ]]; then
+	fetch_kernel
+fi
+log "kernel $(cat "$kdir/package" 2>/dev/null || echo '?') (cached in $kdir)"
+# The stock DTB's strings, one a line (gpio-line-names is one \0-separated list).
+dts=$(dtc -q -I dtb -O dts "$kdir/bcm2837-rpi-3-b.dtb" | tr '"' '\n' | sed 's/\\0/\n/g') ||
+	setup_fail "dtc cannot read $kdir/bcm2837-rpi-3-b.dtb"
+for n in brcm,bcm2835-gpio GPIO17 GPIO27; do
+	grep -qxF -- "$n" <<<"$dts" || setup_fail "the stock DTB has no \"$n\": this test needs the BCM2835 GPIO block with lines named GPIO17, GPIO27"
+done
+
+# ---- build ----------------------------------------------------------------
+bdir=$work/build
+rm -rf "$bdir" && mkdir -p "$bdir"
+if [[ -n ${OSCGPIO_BIN:-} ]]; then
+	log "oscgpio: $OSCGPIO_BIN (prebuilt)"
+	cp "$OSCGPIO_BIN" "$bdir/oscgpio" || setup_fail "cannot copy $OSCGPIO_BIN"
+else
+	log "go build ./cmd/oscgpio (linux/arm64)"
+	(cd "$root" && CGO_ENABLED=0 GOOS=linux GOARCH=arm64 "$GO" build -trimpath -ldflags='-s -w' -o "$bdir/oscgpio" ./cmd/oscgpio) ||
+		setup_fail "go build ./cmd/oscgpio failed"
+fi
+log "go build ./test/qemu/guest (linux/arm64)"
+(cd "$root" && CGO_ENABLED=0 GOOS=linux GOARCH=arm64 "$GO" build -trimpath -ldflags='-s -w' -o "$bdir/init" ./test/qemu/guest) ||
+	setup_fail "go build ./test/qemu/guest failed"
+
+rfs=$work/rootfs
+rm -rf "$rfs" && mkdir -p "$rfs"/{bin,dev,etc,proc,sys,lib/modules}
+install -m 0755 "$bdir/init" "$rfs/init"
+install -m 0755 "$bdir/oscgpio" "$rfs/bin/oscgpio"
+install -m 0644 "$kdir/bcm2835_wdt.ko" "$rfs/lib/modules/bcm2835_wdt.ko"
+(cd "$rfs" && find . -print0 | cpio --null -o -H newc --owner 0:0 --quiet) | gzip -1 >"$work/initrd.gz" ||
+	setup_fail "building the initramfs failed"
+
+# ---- boot -------------------------------------------------------------------
+run=$work/run
+rm -rf "$run" && mkdir -p "$run"
+con=$run/console.log
+: >"$con"
+mkfifo "$run/qtest.in" "$run/qtest.out"
+# Opened read-write so that neither open blocks, whoever comes first.
+exec 3<>"$run/qtest.in" 4<>"$run/qtest.out"
+log "boot qemu-system-aarch64 -M raspi3b (stock DTB; log in $con)"
+timeout -k 5 "$qemu_timeout" qemu-system-aarch64 \
+	-M raspi3b -m 1G -accel tcg,thread=single -no-reboot -display none -monitor none \
+	-kernel "$kdir/Image" -dtb "$kdir/bcm2837-rpi-3-b.dtb" -initrd "$work/initrd.gz" \
+	-append "console=ttyAMA0,115200 rdinit=/init quiet loglevel=3" \
+	-serial "file:$con" -qtest "pipe:$run/qtest" -qtest-log "$run/qtest.log" \
+	</dev/null >"$run/qemu.out" 2>"$run/qemu.err" &
+qpid=$!
+trap 'finish 2' EXIT
+
+# ---- host side of the handshake --------------------------------------------
+# qt CMD...: one qtest command; the reply is left in $qt_reply.
+qt() {
+	printf '%s\n' "$*" >&3
+	IFS= read -r -t 10 qt_reply <&4 || { qt_reply="no reply from qtest within 10s"; return 1; }
+	[[ $qt_reply == OK* ]]
+}
+GPFSEL1=0x3f200004 GPSET0=0x3f20001c GPCLR0=0x3f200028 GPLEV0=0x3f200034
+# bit N: GPLEV0 bit N -> $lvl (0 or 1), or fails.
+lvl=''
+bit() { qt readl "$GPLEV0" && lvl=$(((${qt_reply#OK } >> $1) & 1)); }
+# wait_bit N WANT: polls GPLEV0 until bit N is WANT or level_timeout passed.
+wait_bit() {
+	local end=$((SECONDS + level_timeout))
+	while bit "$1"; do
+		((lvl == $2)) && return 0
+		((SECONDS < end)) || return 1
+		sleep 0.02
+	done
+	return 1
+}
+# has_line TEXT: the console log has a line that is exactly TEXT.
+has_line() { awk -v t="$1" '{ sub(/\r$/, "") } $0 == t { f = 1; exit } END { exit !f }' "$con"; }
+# wait_line TEXT SECONDS: 0 seen, 1 deadline, 2 guest aborted, 3 QEMU gone.
+wait_line() {
+	local end=$((SECONDS + $2))
+	while :; do
+		has_line "$1" && return 0
+		grep -aq '^GUEST ABORT' "$con" && return 2
+		kill -0 "$qpid" 2>/dev/null || { has_line "$1" && return 0; return 3; }
+		((SECONDS < end)) || return 1
+		sleep 0.05
+	done
+}
+why=''
+# step NAME SECONDS: waits for the guest's "STEP NAME"; sets $why if not.
+step() {
+	local r=0
+	wait_line "STEP $1" "$2" || r=$?
+	case $r in
+	0) return 0 ;;
+	1) why="the guest printed no 'STEP $1' within $2s" ;;
+	2) why="the guest aborted: $(grep -a -m1 '^GUEST ABORT' "$con" | tr -d '\r')" ;;
+	*) why="QEMU exited before 'STEP $1'" ;;
+	esac
+	return 1
+}
+# next: the host is done with the guest's current step: toggle GPIO22.
+go_level=0
+next() {
+	if ((go_level == 0)); then qt writel "$GPSET0" 0x00400000; else qt writel "$GPCLR0" 0x00400000; fi ||
+		{ why="qtest cannot toggle GPIO22: $qt_reply"; return 1; }
+	go_level=$((1 - go_level))
+}
+bridge_lines() { awk '{ sub(/\r$/, "") } /^bridge:(out|err)\| / { print substr($0, 13) }' "$con"; }
+
+drive() {
+	step ready "$boot_timeout" || { fail boot "$why"; return 1; }
+	pass boot
+	local end=$((SECONDS + level_timeout)) fsel=''
+	while qt readl "$GPFSEL1"; do
+		fsel=$(((${qt_reply#OK } >> 21) & 7))
+		((fsel == 1 || SECONDS >= end)) && break
+		sleep 0.02
+	done
+	if [[ $fsel == 1 ]]; then pass fsel17; else fail fsel17 "GPFSEL1 function of GPIO17 is '${fsel:-?}', want 1 (output); qtest: $qt_reply"; fi
+	if bit 17 && ((lvl == 0)); then pass led-initial; else fail led-initial "GPLEV0 bit 17 is ${lvl:-?} ($qt_reply)"; fi
+	next || return 1
+
+	step led-on "$step_timeout" || { fail led-on "$why"; return 1; }
+	if wait_bit 17 1; then pass led-on; else fail led-on "GPLEV0 bit 17 still ${lvl:-?} after ${level_timeout}s ($qt_reply)"; fi
+	next || return 1
+
+	step led-off "$step_timeout" || { fail led-off "$why"; return 1; }
+	if wait_bit 17 0; then pass led-off; else fail led-off "GPLEV0 bit 17 still ${lvl:-?} after ${level_timeout}s ($qt_reply)"; fi
+	next || return 1
+
+	step button "$step_timeout" || { fail button-press "$why"; return 1; }
+	local r=0
+	qt writel "$GPSET0" 0x08000000 || fail button-press "qtest writel GPSET0: $qt_reply"
+	wait_line 'dump:out| /button i 1' "$level_timeout" || r=$?
+	if ((r == 0)); then pass button-press; elif [[ -z ${result[button-press]:-} ]]; then fail button-press "not in the console log after ${level_timeout}s"; fi
+	r=0
+	qt writel "$GPCLR0" 0x08000000 || fail button-release "qtest writel GPCLR0: $qt_reply"
+	wait_line 'dump:out| /button i 0' "$level_timeout" || r=$?
+	if ((r == 0)); then pass button-release; elif [[ -z ${result[button-release]:-} ]]; then fail button-release "not in the console log after ${level_timeout}s"; fi
+	local seen
+	seen=$(awk '{ sub(/\r$/, "") } /^dump:out\| \/button/ { printf "%s%s", s, substr($0, 11); s = ", " }' "$con")
+	if [[ $seen == '/button i 1, /button i 0' ]]; then pass button-exact; else fail button-exact "got: ${seen:-nothing}"; fi
+	next || return 1
+
+	step led-on-again "$step_timeout" || { fail led-on-again "$why"; return 1; }
+	if wait_bit 17 1; then pass led-on-again; else fail led-on-again "GPLEV0 bit 17 still ${lvl:-?} after ${level_timeout}s ($qt_reply)"; fi
+	next || return 1
+
+	step stopped "$step_timeout" || { fail exit-code "$why"; return 1; }
+	local st
+	st=$(awk '{ sub(/\r$/, "") } /^BRIDGE EXIT / { print $3 }' "$con")
+	if [[ $st == code=0 ]]; then pass exit-code; else fail exit-code "the guest saw ${st:-no exit}"; fi
+	if bit 17 && ((lvl == 0)); then pass safe-level; else fail safe-level "GPLEV0 bit 17 is ${lvl:-?} ($qt_reply)"; fi
+	qt readl "$GPFSEL1" && log "after the exit GPIO17's function is $(((${qt_reply#OK } >> 21) & 7)) (0 input, 1 output)"
+
+	local polls
+	polls=$(bridge_lines | grep -i 'poll' | grep -E 'GPIO27|button' || true)
+	if [[ -n $polls && $(wc -l <<<"$polls") == 1 ]]; then pass poll-once; else fail poll-once "lines: ${polls:-none}"; fi
+
+	# Drivers: periph's own view in the guest (HOSTINIT lines) against the bridge's log.
+	local failed=() d o bad=''
+	mapfile -t failed < <(awk '{ sub(/\r$/, "") } /^HOSTINIT failed / { n = $3; sub(/:$/, "", n); print n }' "$con")
+	if ((${#failed[@]} == 0)); then
+		bad="periph reported no failed driver in the guest (with the stock DTB bcm283x-gpio is expected to fail)"
+	fi
+	for d in "${failed[@]}"; do
+		local lines
+		lines=$(bridge_lines | grep -F -- "$d" || true)
+		if [[ -z $lines ]]; then
+			bad+="${bad:+; }driver $d failed but the bridge's log does not name it"
+			continue
+		fi
+		for o in "${failed[@]}"; do
+			[[ $o != "$d" ]] && grep -qF -- "$o" <<<"$lines" && bad+="${bad:+; }$d and $o share a log line"
+		done
+	done
+	if [[ -z $bad ]]; then pass drivers; else fail drivers "$bad"; fi
+	next
+}
+
+if ! drive; then
+	# The guest powers off by itself after an abort; if it is stuck, don't
+	# wait for the whole QEMU timeout.
+	end=$((SECONDS + 30))
+	while kill -0 "$qpid" 2>/dev/null && ((SECONDS < end)); do sleep 0.1; done
+	kill "$qpid" 2>/dev/null || true
+fi
+# Wait for the guest to power off (QEMU exits); `timeout` bounds it.
+qrc=0
+wait "$qpid" || qrc=$?
+qpid=''
+if [[ -z ${result[poweroff]:-} ]]; then
+	if ((qrc == 0)) && has_line 'GUEST DONE'; then
+		pass poweroff
+	elif ((qrc == 124)); then
+		fail poweroff "QEMU still running after ${qemu_timeout}s; killed"
+	else
+		fail poweroff "QEMU exit status $qrc; guest done: $(has_line 'GUEST DONE' && echo yes || echo no)"
+	fi
+fi
+for c in "${checks[@]}"; do
+	[[ -n ${result[$c]:-} ]] || fail "$c" "not reached${why:+ ($why)}"
+done
+
+echo "--- bridge log (bridge:err|/bridge:out| lines of $con)"
+bridge_lines
+if ((nfail)); then
+	echo "--- console log, last 60 lines ($con; QEMU's stderr in $run/qemu.err)"
+	tail -n 60 "$con" | tr -d '\r'
+	finish 1
+fi
+finish 0
