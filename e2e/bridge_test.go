@@ -237,12 +237,18 @@ func TestSIGTERMLeavesOutputsSafe(t *testing.T) {
 	bridge.waitFor(`msg="output at safe level" name=relay`, at)
 }
 
-func TestSIGINTToo(t *testing.T) {
-	bridge := runBridge(t, "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
-	if code := bridge.stop(syscall.SIGINT); code != 0 {
-		t.Fatalf("exit code %d after SIGINT, want 0", code)
+// Ctrl-C, and the hangup of a closed terminal or ssh session, stop the bridge
+// the same way.
+func TestSIGINTAndSIGHUPToo(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			bridge := runBridge(t, "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+			if code := bridge.stop(sig); code != 0 {
+				t.Fatalf("exit code %d after %v, want 0", code, sig)
+			}
+			bridge.waitFor(`msg="output at safe level" name=led`, 0)
+		})
 	}
-	bridge.waitFor(`msg="output at safe level" name=led`, 0)
 }
 
 // The embedded default, as the README tells a newcomer to try it: the button

@@ -13,8 +13,8 @@ import (
 	"github.com/oscgpio/oscgpio/oscmap"
 )
 
-// runCmd runs the bridge until SIGINT or SIGTERM, then leaves every output at
-// its safe level and exits 0.
+// runCmd runs the bridge until SIGINT, SIGTERM or SIGHUP, then leaves every
+// output at its safe level and exits 0.
 func runCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", stderr)
 	file := fs.String("config", "", "mapping `FILE` (default: the embedded tutorial mapping)")
@@ -51,7 +51,9 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		backend.Close()
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGHUP too: a closed terminal or ssh session must not kill the bridge
+	// without putting the outputs at their safe level.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	// A panic on this goroutine still leaves the outputs safe.
 	defer func() {
