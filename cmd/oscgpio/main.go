@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 )
 
@@ -46,7 +47,15 @@ func main() {
 	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func dispatch(args []string, stdout, stderr io.Writer) int {
+func dispatch(args []string, stdout, stderr io.Writer) (code int) {
+	// A bug must not end in a bare Go panic: say what happened and how to
+	// report it. (run has already put the outputs at their safe level.)
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "oscgpio: internal error: %v\nThis is a bug in oscgpio; please report it with the lines above and this trace:\n%s", r, debug.Stack())
+			code = 70
+		}
+	}()
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr)
 		if len(args) == 0 {
