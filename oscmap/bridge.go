@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -176,11 +177,11 @@ func (b *Bridge) Counters() Counters {
 
 // Run serves OSC and watches the inputs until ctx is done, then puts every
 // output at its safe level and releases the sockets. It returns nil after a
-// cancelled ctx.
-func (b *Bridge) Run(ctx context.Context) error {
+// cancelled ctx, unless an output could not be put at its safe level.
+func (b *Bridge) Run(ctx context.Context) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	defer b.Close()
+	defer func() { err = errors.Join(err, b.Close()) }()
 
 	var wg sync.WaitGroup
 	for _, n := range b.ins {
@@ -203,7 +204,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 
 	b.log.Info("oscgpio listening", "addr", b.srv.Addr().String(), "gpio", b.backend.Name(), "mapping", b.cfg.File,
 		"outputs", len(b.outs), "inputs", len(b.ins))
-	err := b.srv.Serve(ctx, b.handle)
+	err = b.srv.Serve(ctx, b.handle)
 	cancel()
 	wg.Wait()
 	return err
@@ -271,15 +272,17 @@ func (b *Bridge) handle(m *osc.Message, from net.Addr) {
 		b.simDrive(m, from)
 		return
 	}
-	matched := false
+	// An output with several addresses may match one pattern more than
+	// once (/* or /{led,test}); it acts once: a toggle must not undo itself.
+	var done []*output
 	for _, r := range b.routes {
-		if !Match(m.Address, r.address) {
+		if !Match(m.Address, r.address) || slices.Contains(done, r.out) {
 			continue
 		}
-		matched = true
+		done = append(done, r.out)
 		b.apply(r, m, from)
 	}
-	if !matched {
+	if len(done) == 0 {
 		b.unmatched.Add(1)
 		b.log.Info("no output is mapped to this address", "address", m.Address, "from", from.String())
 	}

@@ -271,3 +271,38 @@ func BenchmarkBridgeUDP(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
+
+// An output with two addresses matched twice by one pattern acts once.
+func TestBridgeOneActionPerOutput(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg, err := config.Parse("two.yaml", []byte(`
+outputs:
+  - {name: led, pin: GPIO17, address: [/a, /b]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := gpio.NewSim(log)
+	b, err := NewBridge(cfg, sim, Options{Listen: "127.0.0.1:0", Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	for i, want := range []pgpio.Level{pgpio.High, pgpio.Low, pgpio.High} {
+		sendAndWait(t, b, osc.NewMessage([]string{"/{a,b}", "/?", "/*"}[i])) // toggles
+		if got := level(t, sim, "GPIO17"); got != want {
+			t.Fatalf("toggle %d: GPIO17 %v, want %v", i, got, want)
+		}
+	}
+	if c := b.Counters(); c.Applied != 3 {
+		t.Errorf("applied = %d, want 3", c.Applied)
+	}
+}
