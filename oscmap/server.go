@@ -21,8 +21,11 @@ const (
 	// readBufferSize is the receive buffer asked of the kernel. Linux's
 	// default (212992 bytes) holds only a few hundred small datagrams.
 	readBufferSize = 4 << 20
-	// maxPending bounds the messages held for a future time tag.
-	maxPending = 1 << 16
+	// maxPending bounds the messages held for a future time tag, and
+	// maxPendingBytes their size (see heldSize), so that bundles dated far
+	// ahead cannot grow the process until the kernel kills it.
+	maxPending      = 1 << 16
+	maxPendingBytes = 8 << 20
 	// maxReadErrors is how many read errors in a row end Serve.
 	maxReadErrors = 100
 )
@@ -224,6 +227,7 @@ type reader struct {
 	badLast       time.Time // last malformed-packet line
 	badSuppressed int       // malformed packets not logged since
 	fullLast      time.Time // last "too many scheduled" line
+	heldBytes     int       // sum of the held messages' heldSize
 }
 
 // packet handles one datagram.
@@ -294,23 +298,26 @@ func (r *reader) flushSuppressed(now time.Time) {
 // schedule holds a message until e.At. The due time is taken on the
 // monotonic clock, so a change of the wall clock does not move it.
 func (r *reader) schedule(now time.Time, e Element, from net.Addr) {
-	if len(r.queue) >= maxPending {
+	size := heldSize(e.Msg)
+	if len(r.queue) >= maxPending || r.heldBytes+size > maxPendingBytes {
 		if now.Sub(r.fullLast) >= time.Second {
 			r.fullLast = now
 			r.s.log.Warn("too many messages held for a future time tag: this one is dropped",
-				"address", e.Msg.Address, "from", from.String(), "held", len(r.queue), "at", e.At)
+				"address", e.Msg.Address, "from", from.String(), "held", len(r.queue), "held_bytes", r.heldBytes, "at", e.At)
 		}
 		return
 	}
 	r.s.scheduled.Add(1)
 	r.seq++
-	heap.Push(&r.queue, held{due: now.Add(e.At.Sub(now)), seq: r.seq, msg: e.Msg, from: from})
+	r.heldBytes += size
+	heap.Push(&r.queue, held{due: now.Add(e.At.Sub(now)), seq: r.seq, msg: e.Msg, from: from, size: size})
 }
 
 // runDue calls the handler for the held messages that are due.
 func (r *reader) runDue(now time.Time) {
 	for len(r.queue) > 0 && !r.queue[0].due.After(now) && !r.s.closing.Load() {
 		m := heap.Pop(&r.queue).(held)
+		r.heldBytes -= m.size
 		r.call(m.msg, m.from)
 	}
 }
@@ -343,6 +350,24 @@ type held struct {
 	seq  uint64
 	msg  *osc.Message
 	from net.Addr
+	size int // heldSize(msg)
+}
+
+// heldSize is about what a held message costs in memory: its address, its
+// strings and blobs, and a fixed amount for the rest.
+func heldSize(m *osc.Message) int {
+	n := 128 + len(m.Address)
+	for _, a := range m.Arguments {
+		switch v := a.(type) {
+		case string:
+			n += len(v) + 16
+		case []byte:
+			n += len(v) + 24
+		default:
+			n += 16
+		}
+	}
+	return n
 }
 
 // pending is a min-heap of held messages by due time, then arrival.

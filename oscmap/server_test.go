@@ -207,6 +207,31 @@ func TestServeFutureBundle(t *testing.T) {
 	}
 }
 
+// Bundles dated far ahead are held only up to a memory budget, so a sender
+// cannot grow the bridge until the kernel kills it.
+func TestServeHeldBytesAreBounded(t *testing.T) {
+	s, _, lb := serve(t, nil)
+	c := dial(t, s)
+	big, err := osc.NewMessage("/far", make([]byte, 60000)).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := ntp(time.Now().Add(time.Hour))
+	const sent = 200 // 12 MB of blobs, over maxPendingBytes
+	for i := 1; i <= sent; i++ {
+		write(t, c, bundle(due, big))
+		// One at a time, so that the socket buffer never overflows.
+		eventually(t, "the bundle to be read", func() bool { return s.Stats().Messages >= uint64(i) })
+	}
+	st := s.Stats()
+	if held := st.Scheduled * 60000; held > maxPendingBytes || st.Scheduled == 0 {
+		t.Fatalf("%d of %d 60 KB messages held (%d bytes): want some, and at most %d bytes", st.Scheduled, sent, held, maxPendingBytes)
+	}
+	if !strings.Contains(lb.String(), "too many messages held for a future time tag") {
+		t.Errorf("the refused messages were not logged:\n%s", lb.String())
+	}
+}
+
 func TestServePastAndImmediateBundles(t *testing.T) {
 	s, ch, _ := serve(t, nil)
 	c := dial(t, s)
