@@ -77,6 +77,7 @@ func Match(pattern, address string) bool {
 type posSet []uint64
 
 func (s posSet) add(i int)      { s[i>>6] |= 1 << (uint(i) & 63) }
+func (s posSet) del(i int)      { s[i>>6] &^= 1 << (uint(i) & 63) }
 func (s posSet) has(i int) bool { return s[i>>6]&(1<<(uint(i)&63)) != 0 }
 func (s posSet) first() int     { return s.next(0) }
 
@@ -130,7 +131,14 @@ func matchPart(p, a string) bool {
 			for i < len(p) && p[i] == '*' {
 				i++
 			}
-			nxt.fill(cur.first(), n)
+			lo := cur.first()
+			nxt.fill(lo, n)
+			// '*' ends between characters, never inside a multi-byte one.
+			for j := lo; j < n; j++ {
+				if a[j]&0xC0 == 0x80 {
+					nxt.del(j)
+				}
+			}
 		case '?':
 			i++
 			for j := cur.first(); j >= 0; j = cur.next(j + 1) {

@@ -409,3 +409,24 @@ func BenchmarkMatch(b *testing.B) {
 		})
 	}
 }
+
+// '*' stops between characters: what follows it never starts inside a
+// multi-byte character.
+func TestMatchStarStopsAtCharacters(t *testing.T) {
+	for _, c := range []struct {
+		pattern, address string
+		want             bool
+	}{
+		{"/*[!é]", "/é", false},
+		{"/x*[!é]", "/xé", false},
+		{"/*?", "/é", true},
+		{"/*é", "/aé", true},
+		{"/*[é]", "/abé", true},
+		{"/*??", "/é", false},
+		{"/é*?", "/éü", true},
+	} {
+		if got := Match(c.pattern, c.address); got != c.want {
+			t.Errorf("Match(%q, %q) = %v, want %v", c.pattern, c.address, got, c.want)
+		}
+	}
+}
