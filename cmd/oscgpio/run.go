@@ -42,6 +42,12 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
+	// Signals are caught before any pin is touched, so a stop during start-up
+	// still ends with the outputs safe. SIGHUP too: a closed terminal or ssh
+	// session must not kill the bridge without putting them at their safe level.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+
 	backend, err := gpio.Open(*kind, log)
 	if err != nil {
 		return err
@@ -51,10 +57,6 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		backend.Close()
 		return err
 	}
-	// SIGHUP too: a closed terminal or ssh session must not kill the bridge
-	// without putting the outputs at their safe level.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
 	// A panic on this goroutine still leaves the outputs safe.
 	defer func() {
 		if r := recover(); r != nil {
