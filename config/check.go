@@ -8,13 +8,15 @@ import (
 )
 
 // checkAddress says what is wrong with a mapped OSC address, or "" if it is
-// a valid plain address: it starts with '/', has no empty part between
-// slashes (except the lone root "/"), and no space, '#', control character
-// or pattern character (?*[]{},). The whole message reads `address "x" <why>`.
+// a valid plain address: it starts with '/', is more than "/", has no empty
+// part between slashes, and no space, '#', control character or pattern
+// character (?*[]{},). The whole message reads `address "x" <why>`.
 func checkAddress(a string) string {
 	switch {
 	case a == "":
 		return "is empty: write one like /led"
+	case a == "/":
+		return "is only the root: write one like /led"
 	case a[0] != '/':
 		return "does not start with '/': write it like /" + strings.TrimLeft(a, " ")
 	case strings.ContainsFunc(a, unicode.IsSpace):
@@ -25,8 +27,20 @@ func checkAddress(a string) string {
 		return "has pattern characters; a mapped address is plain, like /led"
 	case strings.ContainsFunc(a, unicode.IsControl):
 		return "has a control character: remove it"
-	case a != "/" && (strings.Contains(a, "//") || strings.HasSuffix(a, "/")):
+	case strings.Contains(a, "//") || strings.HasSuffix(a, "/"):
 		return "has an empty part between slashes (// or a trailing /): write it like /led/1"
+	}
+	return ""
+}
+
+// checkOutputAddress is checkAddress plus what only an output's address must
+// avoid: /sim/..., which the bridge keeps for driving simulated inputs.
+func checkOutputAddress(a string) string {
+	if why := checkAddress(a); why != "" {
+		return why
+	}
+	if a == "/sim" || strings.HasPrefix(a, "/sim/") {
+		return "is under /sim/, which the bridge keeps for driving simulated inputs (/sim/GPIO27 1): choose another, like /led"
 	}
 	return ""
 }

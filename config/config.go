@@ -69,7 +69,7 @@ type Input struct {
 	Address   string
 	Press     float64 // value sent when the input becomes active
 	Release   float64 // value sent when it becomes inactive
-	Type      byte    // OSC type of the value: 'i', 'f', 'd', 'h', or 'T' (non-zero sends T, zero F)
+	Type      byte    // OSC type of the value: 'i', 'f', 'd', 'h', or 'T' (T when active, F when inactive; the values are not used)
 	To        []string
 	Pos       Pos // the input's item in the file
 }

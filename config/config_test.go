@@ -158,6 +158,10 @@ func TestErrors(t *testing.T) {
 			"7:14", `address "/led//1" has an empty part between slashes`},
 		{"address trailing slash", strings.Replace(base, "address: /led", "address: /led/", 1),
 			"7:14", `address "/led/" has an empty part between slashes`},
+		{"address root", strings.Replace(base, "address: /led", "address: /", 1),
+			"7:14", `address "/" is only the root`},
+		{"output address under /sim/", strings.Replace(base, "address: /led", "address: /sim/led", 1),
+			"7:14", `address "/sim/led" is under /sim/, which the bridge keeps for driving simulated inputs`},
 		{"address empty string", strings.Replace(base, "address: /led", `address: ""`, 1),
 			"7:14", `address "" is empty: write one like /led`},
 		{"address empty list", strings.Replace(base, "address: /led", "address: []", 1),
@@ -236,6 +240,8 @@ func TestErrors(t *testing.T) {
 		{"syntax error tab", strings.Replace(base, "    pin: GPIO17", "\tpin: GPIO17", 1),
 			"6:1", `YAML syntax error: found a tab character that violates indentation; indent with spaces, YAML does not allow tabs`},
 		{"syntax error parser line", "outputs:\n- name: led\n  pin: GPIO17\n address: /a\n", "4:1", `YAML syntax error: did not find expected key`},
+		{"syntax error odd indent", "outputs:\n  - name: led\n    pin: GPIO17\n    address: /led\n  - name: b\n    pin: GPIO22\n    address: /b\n   safe: off\n",
+			"8:4", `YAML syntax error: did not find expected '-' indicator; this line's indentation matches none of the lines above it`},
 		{"syntax error scanner line", "outputs:\n  - name: \"led\n    pin: GPIO17\n", "2:1", `YAML syntax error: found unexpected end of stream`},
 		{"syntax error no line", "a: b: c\n", "1:1", `YAML syntax error: mapping values are not allowed in this context`},
 		{"second document", base + "---\nlisten: 127.0.0.1:1\n", "14:1", `a second YAML document (after ---)`},
@@ -388,7 +394,6 @@ func TestAddressForms(t *testing.T) {
 		{"/led", []string{"/led"}},
 		{"[/led, /test]", []string{"/led", "/test"}},
 		{"\n      - /led\n      - /test/1", []string{"/led", "/test/1"}},
-		{"/", []string{"/"}},
 	} {
 		c := mustParse(t, "outputs:\n  - name: led\n    pin: GPIO17\n    address: "+tc.yaml+"\n")
 		if got := c.Outputs[0].Addresses; !reflect.DeepEqual(got, tc.want) {

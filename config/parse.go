@@ -129,21 +129,30 @@ func (p *parser) document(data []byte) *yaml.Node {
 func (p *parser) syntax(data []byte, err error) {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	line, col := 1, 1
+	hint := ""
+	lines := strings.Split(string(data), "\n")
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		if n, err := strconv.Atoi(m[1]); err == nil && n > 0 {
 			line = n
 			if parserProblem(m[2]) {
 				// yaml v3 adds 1 to the 0-based line of scanner errors
-				// only; its parser errors name the line before.
+				// only; its parser errors name the line before, and that
+				// line starts the block where the problem is, which may
+				// be further down.
 				line++
+				if odd := oddIndent(lines, line); odd > 0 {
+					line = odd
+					col = len(lines[odd-1]) - len(strings.TrimLeft(lines[odd-1], " ")) + 1
+					hint = "; this line's indentation matches none of the lines above it"
+				} else {
+					hint = "; the problem is in the block that starts here: check the indentation of its lines"
+				}
 			}
 		}
 		msg = m[2]
 	}
-	hint := ""
 	// A tab in the indentation: yaml names the line before it, or the line
 	// itself; point at the tab.
-	lines := strings.Split(string(data), "\n")
 	last := line
 	if strings.Contains(msg, "tab") {
 		last = line + 1
@@ -161,6 +170,40 @@ func (p *parser) syntax(data []byte, err error) {
 		hint = "; put quotes around a value that contains \": \", and check the indentation of the keys"
 	}
 	p.errLine(line, col, "YAML syntax error: %s%s", msg, hint)
+}
+
+// oddIndent finds, in the block that starts at line from (1-based), the
+// first line indented to a column that none of the lines above it in the
+// block uses and that does not open a nested block: where a key was indented
+// one space too far or too short. 0 when there is none.
+func oddIndent(lines []string, from int) int {
+	seen := map[int]bool{}
+	base, prev, opens := -1, -1, false
+	for l := from; l <= len(lines); l++ {
+		text := strings.TrimRight(lines[l-1], " \r")
+		trimmed := strings.TrimLeft(text, " ")
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		ind := len(text) - len(trimmed)
+		switch {
+		case base < 0:
+			base = ind
+		case ind < base:
+			return 0 // the block ended
+		case !seen[ind] && !(opens && ind > prev):
+			return l
+		}
+		seen[ind] = true
+		if strings.HasPrefix(trimmed, "- ") {
+			seen[ind+2] = true
+		}
+		if i := strings.Index(trimmed, " #"); i >= 0 {
+			trimmed = strings.TrimRight(trimmed[:i], " ")
+		}
+		prev, opens = ind, strings.HasSuffix(trimmed, ":") || trimmed == "-"
+	}
+	return 0
 }
 
 // parserProblem reports whether msg is one of yaml's parser (not scanner)
@@ -535,7 +578,7 @@ func (p *parser) output(n *yaml.Node) {
 				ok = false
 				continue
 			}
-			if why := checkAddress(a.Value); why != "" {
+			if why := checkOutputAddress(a.Value); why != "" {
 				p.errAt(a, "address %q %s", a.Value, why)
 				ok = false
 				continue
