@@ -240,7 +240,7 @@ func (b *Bridge) Close() error {
 			c := b.Counters()
 			b.log.Info("oscgpio stopped", "packets", c.Packets, "messages", c.Messages, "applied", c.Applied,
 				"unmatched", c.Unmatched, "rejected", c.Rejected, "malformed", c.Malformed,
-				"kernel_drops", c.KernelDrops, "sent", c.Sent, "send_errors", c.SendErrors)
+				"kernel_drops", c.KernelDrops, "handler_panics", c.Panics, "sent", c.Sent, "send_errors", c.SendErrors)
 		}
 		if b.sender != nil {
 			b.sender.Close()
