@@ -146,6 +146,13 @@ func NewBridge(cfg *config.Config, backend gpio.Backend, opt Options) (_ *Bridge
 		b.srv.Close()
 		return nil, err
 	}
+	// Look the destinations up now, so the first press is not delayed by
+	// DNS; one that fails is tried again at each message.
+	for _, d := range cfg.Destinations {
+		if _, err := b.sender.resolve(d.Addr); err != nil {
+			log.Warn("destination not found yet; trying again at each message", "name", d.Name, "err", err)
+		}
+	}
 	return b, nil
 }
 
