@@ -31,7 +31,8 @@ type Options struct {
 // Counters are the bridge's running totals, on top of the Server's Stats.
 type Counters struct {
 	Stats
-	Applied    uint64 // messages that drove an output
+	Handled    uint64 // messages the bridge finished with (scheduled ones when due)
+	Applied    uint64 // output actions (a message can drive several outputs)
 	Unmatched  uint64 // messages whose address matched no output
 	Rejected   uint64 // messages whose argument could not be read as on/off
 	Sent       uint64 // messages sent to destinations
@@ -49,18 +50,12 @@ type Bridge struct {
 	srv     *Server
 	sender  *Sender
 
-	routes []route
-	outs   []*output
-	ins    []*input
+	outs []*output
+	ins  []*input
 
-	applied, unmatched, rejected, sent, sendErrors atomic.Uint64
+	handled, applied, unmatched, rejected, sent, sendErrors atomic.Uint64
 
 	closeOnce sync.Once
-}
-
-type route struct {
-	address string
-	out     *output
 }
 
 type output struct {
@@ -100,11 +95,7 @@ func NewBridge(cfg *config.Config, backend gpio.Backend, opt Options) (_ *Bridge
 		if err != nil {
 			return nil, fmt.Errorf("output %q on %s: %w", oc.Name, oc.Pin, err)
 		}
-		o := &output{cfg: oc, out: out}
-		b.outs = append(b.outs, o)
-		for _, a := range oc.Addresses {
-			b.routes = append(b.routes, route{address: a, out: o})
-		}
+		b.outs = append(b.outs, &output{cfg: oc, out: out})
 	}
 	if b.sim != nil {
 		for _, j := range cfg.Jumpers {
@@ -174,6 +165,7 @@ func (b *Bridge) Addr() net.Addr { return b.srv.Addr() }
 func (b *Bridge) Counters() Counters {
 	return Counters{
 		Stats:      b.srv.Stats(),
+		Handled:    b.handled.Load(),
 		Applied:    b.applied.Load(),
 		Unmatched:  b.unmatched.Load(),
 		Rejected:   b.rejected.Load(),
@@ -274,29 +266,29 @@ func (b *Bridge) safe() error {
 // handle applies one received message. The server calls it from its one
 // reader goroutine, in arrival order (bundle elements at their time tag).
 func (b *Bridge) handle(m *osc.Message, from net.Addr) {
+	defer b.handled.Add(1)
 	b.log.Info("recv", "osc", Format(m), "from", from.String())
 	if strings.HasPrefix(m.Address, "/sim/") {
 		b.simDrive(m, from)
 		return
 	}
-	// An output with several addresses may match one pattern more than
-	// once (/* or /{led,test}); it acts once: a toggle must not undo itself.
-	var done []*output
-	for _, r := range b.routes {
-		if !Match(m.Address, r.address) || slices.Contains(done, r.out) {
+	// An output acts once per message, however many of its addresses the
+	// pattern matches (/* or /{led,test}): a toggle must not undo itself.
+	matched := false
+	for _, o := range b.outs {
+		if !slices.ContainsFunc(o.cfg.Addresses, func(a string) bool { return Match(m.Address, a) }) {
 			continue
 		}
-		done = append(done, r.out)
-		b.apply(r, m, from)
+		matched = true
+		b.apply(o, m, from)
 	}
-	if len(done) == 0 {
+	if !matched {
 		b.unmatched.Add(1)
 		b.log.Info("no output is mapped to this address", "address", m.Address, "from", from.String())
 	}
 }
 
-func (b *Bridge) apply(r route, m *osc.Message, from net.Addr) {
-	o := r.out
+func (b *Bridge) apply(o *output, m *osc.Message, from net.Addr) {
 	var err error
 	if len(m.Arguments) == 0 {
 		switch o.cfg.NoArg {

@@ -73,7 +73,7 @@ func level(t testing.TB, sim *gpio.Sim, name string) pgpio.Level {
 }
 
 // sendAndWait sends messages to the bridge from one socket and waits until it
-// has taken them all off its socket.
+// has handled them all.
 func sendAndWait(t testing.TB, b *Bridge, msgs ...*osc.Message) {
 	t.Helper()
 	c, err := net.DialUDP("udp", nil, b.Addr().(*net.UDPAddr))
@@ -81,7 +81,7 @@ func sendAndWait(t testing.TB, b *Bridge, msgs ...*osc.Message) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	want := b.Counters().Messages + uint64(len(msgs))
+	want := b.Counters().Handled + uint64(len(msgs))
 	for _, m := range msgs {
 		data, err := m.MarshalBinary()
 		if err != nil {
@@ -92,9 +92,9 @@ func sendAndWait(t testing.TB, b *Bridge, msgs ...*osc.Message) {
 		}
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for b.Counters().Messages < want {
+	for b.Counters().Handled < want {
 		if time.Now().After(deadline) {
-			t.Fatalf("the bridge handled %d messages, want %d", b.Counters().Messages, want)
+			t.Fatalf("the bridge handled %d messages, want %d", b.Counters().Handled, want)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -250,7 +250,7 @@ func BenchmarkBridgeUDP(b *testing.B) {
 	for i := range msgs {
 		msgs[i], _ = osc.NewMessage("/led/1", int32(i)).MarshalBinary()
 	}
-	start := br.Counters().Messages
+	start := br.Counters().Handled
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -258,11 +258,11 @@ func BenchmarkBridgeUDP(b *testing.B) {
 			b.Fatal(err)
 		}
 		// Keep at most 256 messages in flight so the socket buffer never overflows.
-		for int64(i+1)-int64(br.Counters().Messages-start) > 256 {
+		for int64(i+1)-int64(br.Counters().Handled-start) > 256 {
 			time.Sleep(10 * time.Microsecond)
 		}
 	}
-	for br.Counters().Messages-start < uint64(b.N) {
+	for br.Counters().Handled-start < uint64(b.N) {
 		time.Sleep(10 * time.Microsecond)
 	}
 	b.StopTimer()
