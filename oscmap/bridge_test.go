@@ -41,7 +41,15 @@ func testBridge(t testing.TB, log *slog.Logger) (*Bridge, *gpio.Sim, *net.UDPCon
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { recv.Close() })
-	cfg, err := config.Parse("bridge.yaml", []byte(fmt.Sprintf(bridgeMapping, recv.LocalAddr())))
+	b, sim := startBridge(t, fmt.Sprintf(bridgeMapping, recv.LocalAddr()), log)
+	return b, sim, recv
+}
+
+// startBridge runs a bridge for mapping on a new sim backend until the test
+// ends, listening on a free port of 127.0.0.1.
+func startBridge(t testing.TB, mapping string, log *slog.Logger) (*Bridge, *gpio.Sim) {
+	t.Helper()
+	cfg, err := config.Parse("bridge.yaml", []byte(mapping))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +67,7 @@ func testBridge(t testing.TB, log *slog.Logger) (*Bridge, *gpio.Sim, *net.UDPCon
 			t.Errorf("Run: %v", err)
 		}
 	})
-	return b, sim, recv
+	return b, sim
 }
 
 // level reads what the simulator's pin drives.
@@ -274,28 +282,10 @@ func BenchmarkBridgeUDP(b *testing.B) {
 
 // An output with two addresses matched twice by one pattern acts once.
 func TestBridgeOneActionPerOutput(t *testing.T) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg, err := config.Parse("two.yaml", []byte(`
+	b, sim := startBridge(t, `
 outputs:
   - {name: led, pin: GPIO17, address: [/a, /b]}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sim := gpio.NewSim(log)
-	b, err := NewBridge(cfg, sim, Options{Listen: "127.0.0.1:0", Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+`, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	for i, want := range []pgpio.Level{pgpio.High, pgpio.Low, pgpio.High} {
 		sendAndWait(t, b, osc.NewMessage([]string{"/{a,b}", "/?", "/*"}[i])) // toggles
 		if got := level(t, sim, "GPIO17"); got != want {
