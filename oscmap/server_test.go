@@ -41,6 +41,20 @@ func testLogger() (*slog.Logger, *logBuf) {
 	return slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug})), lb
 }
 
+// serveReturned waits for Serve's result on done after a cancel or Close
+// (what), and fails the test unless Serve returned nil in time.
+func serveReturned(t *testing.T, done <-chan error, what string) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve returned %v after %s, want nil", err, what)
+		}
+	case <-time.After(wait):
+		t.Fatalf("Serve did not return after %s", what)
+	}
+}
+
 // got is one call of the handler.
 type got struct {
 	m    *osc.Message
@@ -70,14 +84,7 @@ func serve(t *testing.T, h func(*osc.Message)) (*Server, <-chan got, *logBuf) {
 	}()
 	t.Cleanup(func() {
 		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve returned %v after cancel, want nil", err)
-			}
-		case <-time.After(wait):
-			t.Errorf("Serve did not return after cancel")
-		}
+		serveReturned(t, done, "cancel")
 	})
 	return s, ch, lb
 }
@@ -323,14 +330,7 @@ func TestServeStops(t *testing.T) {
 			t.Errorf("second Serve: %v, want already running", err)
 		}
 		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve returned %v after cancel, want nil", err)
-			}
-		case <-time.After(wait):
-			t.Fatal("Serve did not return after cancel")
-		}
+		serveReturned(t, done, "cancel")
 		if err := s.Close(); err != nil {
 			t.Errorf("Close after Serve returned: %v", err)
 		}
@@ -345,14 +345,7 @@ func TestServeStops(t *testing.T) {
 		eventually(t, "Serve running", s.serving.Load)
 		s.Close()
 		s.Close()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve returned %v after Close, want nil", err)
-			}
-		case <-time.After(wait):
-			t.Fatal("Serve did not return after Close")
-		}
+		serveReturned(t, done, "Close")
 	})
 	t.Run("cancelled before", func(t *testing.T) {
 		s, err := Listen("127.0.0.1:0", nil)
