@@ -17,6 +17,7 @@ import (
 
 	"github.com/oscgpio/oscgpio/config"
 	"github.com/oscgpio/oscgpio/gpio"
+	"github.com/oscgpio/oscgpio/oscmap/mux"
 	"github.com/oscgpio/oscgpio/wiring"
 )
 
@@ -276,7 +277,7 @@ func (b *Bridge) handle(m *osc.Message, from net.Addr) {
 	// pattern matches (/* or /{led,test}): a toggle must not undo itself.
 	matched := false
 	for _, o := range b.outs {
-		if !slices.ContainsFunc(o.cfg.Addresses, func(a string) bool { return Match(m.Address, a) }) {
+		if !slices.ContainsFunc(o.cfg.Addresses, func(a string) bool { return mux.Match(m.Address, a) }) {
 			continue
 		}
 		matched = true

@@ -11,20 +11,6 @@ import (
 	"github.com/oscgpio/oscgpio/oscmap"
 )
 
-func ExampleMatch() {
-	for _, p := range []string{"/led", "/ledger", "/led/*", "/l?d", "/{led,relay}", "/led[", "/[!a-k]ed"} {
-		fmt.Printf("%-12s /led:%-5v /led/1:%v\n", p, oscmap.Match(p, "/led"), oscmap.Match(p, "/led/1"))
-	}
-	// Output:
-	// /led         /led:true  /led/1:false
-	// /ledger      /led:false /led/1:false
-	// /led/*       /led:false /led/1:true
-	// /l?d         /led:true  /led/1:false
-	// /{led,relay} /led:true  /led/1:false
-	// /led[        /led:false /led/1:false
-	// /[!a-k]ed    /led:true  /led/1:false
-}
-
 func ExampleBool() {
 	for _, arg := range []any{int32(1), float32(0), 0.5, true, "Off", "high", []byte{1}, "maybe"} {
 		on, err := oscmap.Bool(arg)

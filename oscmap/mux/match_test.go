@@ -1,4 +1,4 @@
-package oscmap
+package mux
 
 import (
 	"strings"
