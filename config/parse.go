@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -97,6 +98,16 @@ func (d *decoder) syntax(data []byte, err error) {
 		}
 		msg = m[2]
 	}
+	// Invalid UTF-8: yaml names no line; point at the first bad byte.
+	if strings.Contains(msg, "UTF-8") {
+		for l, text := range lines {
+			if !utf8.ValidString(text) {
+				line, col = l+1, utf8.RuneCountInString(text[:firstInvalid(text)])+1
+				hint = "; save the file as UTF-8"
+				break
+			}
+		}
+	}
 	// A tab in the indentation: yaml names the line before it, or the line
 	// itself; point at the tab.
 	last := line
@@ -116,6 +127,16 @@ func (d *decoder) syntax(data []byte, err error) {
 		hint = "; put quotes around a value that contains \": \", and check the indentation of the keys"
 	}
 	d.errLine(line, col, "YAML syntax error: %s%s", msg, hint)
+}
+
+// firstInvalid is the byte offset of the first invalid UTF-8 in s.
+func firstInvalid(s string) int {
+	for i, r := range s {
+		if r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD") {
+			return i
+		}
+	}
+	return len(s)
 }
 
 // oddIndent finds, in the block that starts at line from (1-based), the
