@@ -128,6 +128,7 @@ func infoOf(t reflect.Type) *structInfo {
 		if key == "" {
 			panic(fmt.Sprintf("config: field %s.%s has no yaml key", t, f.Name))
 		}
+		checkDecodable(t, f)
 		si.byKey[key] = len(si.fields)
 		si.keys = append(si.keys, key)
 		si.fields = append(si.fields, fieldInfo{
@@ -138,6 +139,27 @@ func infoOf(t reflect.Type) *structInfo {
 	}
 	structInfos.Store(t, si)
 	return si
+}
+
+var (
+	unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
+	itemType        = reflect.TypeFor[item]()
+)
+
+// checkDecodable panics, when the schema is first used (the package's
+// variables read it at start-up, so any test run finds it), if field f of
+// struct t has a type the decoder cannot fill.
+func checkDecodable(t reflect.Type, f reflect.StructField) {
+	ft := f.Type
+	switch {
+	case reflect.PointerTo(ft).Implements(unmarshalerType), ft.Kind() == reflect.String:
+	case ft.Kind() == reflect.Struct:
+		infoOf(ft)
+	case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct && reflect.PointerTo(ft.Elem()).Implements(itemType):
+		infoOf(ft.Elem())
+	default:
+		panic(fmt.Sprintf("config: field %s.%s: the decoder cannot fill a %s (give it an UnmarshalYAML, or make it a struct, a list of items or a string)", t, f.Name, ft))
+	}
 }
 
 // keysOf lists the keys of section struct T, in field order.
@@ -243,7 +265,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, f fieldInfo, what, label 
 		v.SetString(n.Value)
 		return true
 	}
-	panic(fmt.Sprintf("config: no decoding for key %s of type %s", f.key, v.Type()))
+	panic("unreachable: checkDecodable accepts no other type")
 }
 
 // items decodes a list section: each item a mapping decoded into a new

@@ -271,3 +271,17 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A schema field the decoder cannot fill is found when the schema is first
+// read, not when a file happens to use the key.
+func TestUndecodableFieldPanics(t *testing.T) {
+	type bad struct {
+		Count int `yaml:"count"`
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(r.(string), "cannot fill a int") {
+			t.Errorf("recover() = %v, want the cannot-fill panic", r)
+		}
+	}()
+	infoOf(reflect.TypeFor[bad]())
+}
