@@ -158,7 +158,7 @@ func checkDecodable(t reflect.Type, f reflect.StructField) {
 	case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct && reflect.PointerTo(ft.Elem()).Implements(itemType):
 		infoOf(ft.Elem())
 	default:
-		panic(fmt.Sprintf("config: field %s.%s: the decoder cannot fill a %s (give it an UnmarshalYAML, or make it a struct, a list of items or a string)", t, f.Name, ft))
+		panic(fmt.Sprintf("config: field %s.%s: the decoder cannot fill type %s (give it an UnmarshalYAML, or make it a struct, a list of items or a string)", t, f.Name, ft))
 	}
 }
 

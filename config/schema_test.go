@@ -279,7 +279,7 @@ func TestUndecodableFieldPanics(t *testing.T) {
 		Count int `yaml:"count"`
 	}
 	defer func() {
-		if r := recover(); r == nil || !strings.Contains(r.(string), "cannot fill a int") {
+		if r := recover(); r == nil || !strings.Contains(r.(string), "cannot fill type int") {
 			t.Errorf("recover() = %v, want the cannot-fill panic", r)
 		}
 	}()
