@@ -1,17 +1,33 @@
 package config
 
 import (
+	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
-// checkAddress says what is wrong with a mapped OSC address, or "" if it is
-// a valid plain address: it starts with '/', is more than "/", has no empty
-// part between slashes, and no space, '#', control character or pattern
-// character (?*[]{},). The whole message reads `address "x" <why>`.
-func checkAddress(a string) string {
+// CheckAddress checks that addr can be an address of the mapping file: a
+// plain OSC address, which received patterns are matched against. It must
+// start with '/', be more than "/", have no empty part ("//" or a trailing
+// '/'), and have none of: a space, '#' (OSC keeps it for bundles), the
+// pattern characters ? * [ ] { }, ',' (OSC 1.0 forbids it in addresses),
+// control or other non-printing characters (unicode.IsPrint false, such as a
+// zero-width space), invalid UTF-8. It returns nil for a valid address, else
+// an error reading `address "x" <why>: <what to do>`, the text the mapping
+// errors use.
+func CheckAddress(addr string) error {
+	if why := addressProblem(addr); why != "" {
+		return fmt.Errorf("address %q %s", addr, why)
+	}
+	return nil
+}
+
+// addressProblem is CheckAddress's reason, or "".
+func addressProblem(a string) string {
 	switch {
 	case a == "":
 		return "is empty: write one like /led"
@@ -19,30 +35,47 @@ func checkAddress(a string) string {
 		return "is only the root: write one like /led"
 	case a[0] != '/':
 		return "does not start with '/': write it like /" + strings.TrimLeft(a, " ")
+	case !utf8.ValidString(a):
+		return "is not valid UTF-8: write it in plain text, like /led"
 	case strings.ContainsFunc(a, unicode.IsSpace):
 		return "has a space: OSC addresses have none; use _ or another / part instead, like /my_led"
 	case strings.ContainsRune(a, '#'):
 		return "has '#', which OSC keeps for bundles: remove it"
-	case strings.ContainsAny(a, "?*[]{},"):
+	case strings.ContainsAny(a, "?*[]{}"):
 		return "has pattern characters; a mapped address is plain, like /led"
+	case strings.ContainsRune(a, ','):
+		return "has ',', which OSC does not allow in an address: remove it"
 	case strings.ContainsFunc(a, unicode.IsControl):
 		return "has a control character: remove it"
+	case strings.ContainsFunc(a, notPrint):
+		r := []rune(a)[slices.IndexFunc([]rune(a), notPrint)]
+		return fmt.Sprintf("has the non-printing character %U (invisible, often pasted with the text): retype the address", r)
 	case strings.Contains(a, "//") || strings.HasSuffix(a, "/"):
 		return "has an empty part between slashes (// or a trailing /): write it like /led/1"
 	}
 	return ""
 }
 
-// checkOutputAddress is checkAddress plus what only an output's address must
-// avoid: /sim/..., which the bridge keeps for driving simulated inputs.
-func checkOutputAddress(a string) string {
-	if why := checkAddress(a); why != "" {
-		return why
+func notPrint(r rune) bool { return !unicode.IsPrint(r) }
+
+// Address prefixes that an output may not use: the bridge answers there itself.
+var reserved = []struct{ prefix, why string }{
+	{"/sim", "is under /sim/, which the bridge keeps for driving simulated inputs (/sim/GPIO27 1): choose another, like /led"},
+	{"/oscgpio", "is under /oscgpio/, which the bridge keeps for its own methods (/oscgpio/stats and others): choose another, like /led"},
+}
+
+// checkOutputAddress is CheckAddress plus what only an output's address
+// must avoid: the reserved prefixes /sim/ and /oscgpio/.
+func checkOutputAddress(a string) error {
+	if err := CheckAddress(a); err != nil {
+		return err
 	}
-	if a == "/sim" || strings.HasPrefix(a, "/sim/") {
-		return "is under /sim/, which the bridge keeps for driving simulated inputs (/sim/GPIO27 1): choose another, like /led"
+	for _, r := range reserved {
+		if a == r.prefix || strings.HasPrefix(a, r.prefix+"/") {
+			return fmt.Errorf("address %q %s", a, r.why)
+		}
 	}
-	return ""
+	return nil
 }
 
 // hostPort says what is wrong with a host:port address, or "" if it is

@@ -4,8 +4,39 @@
 // The file is YAML, decoded strictly: unknown keys, wrong types and bad
 // values are errors, every one of them reported (not only the first) as
 // FILE:LINE:COL: message, where LINE:COL is the offending key or value.
-// Pin names are resolved with package wiring. See the package example and
+// Pin names are resolved with package wiring; OSC addresses are checked by
+// CheckAddress, which the OSC engine uses too. See the package example and
 // config/examples/ for complete files.
+//
+// # How the file is read
+//
+// Parse runs in three steps, each in its own file:
+//
+//   - parse.go turns the text into a yaml.Node tree, and explains YAML
+//     syntax errors (indentation, tabs) at the line to fix.
+//   - decode.go fills the schema, schema.go: one Go struct per section of
+//     the file (fileSpec, outputSpec, inputSpec, valuesSpec, simSpec), one
+//     field per key, named by its `yaml:"key"` tag. The decoder is small and
+//     generic: it rejects keys the struct does not have (with the closest
+//     known key, or the section where that key belongs), keys given twice,
+//     and missing `required` keys; it records each key's node in the
+//     struct's positions field; and it decodes each value with the field's
+//     type. Those are small named types (boolean, level, pull, noArg,
+//     oscType, duration, number, pinName, addressList, destNames ...) whose
+//     UnmarshalYAML checks one value and says what is allowed
+//     ("pull must be one of up, down, none, not \"sideways\"").
+//   - validate.go runs once over the decoded file for the rules that involve
+//     more than one value: names, pins and output addresses used once, to:
+//     naming defined destinations, values that fit the type, durations in
+//     range, jumpers [output pin, input pin]; and builds the Config. A key
+//     already reported by the decoder is skipped, so one mistake gives one
+//     message.
+//
+// A new kind of item (a PWM output, an encoder) is a new struct in
+// schema.go with tagged fields and the item methods (kind, misplaced), a
+// list field for it in fileSpec, and a check method in validate.go that
+// calls checker.point for its name and pin; a new value is a named type with
+// an UnmarshalYAML. No new node walking is needed.
 package config
 
 import (
@@ -98,6 +129,26 @@ func (c *Config) Destination(name string) (Destination, bool) {
 		}
 	}
 	return Destination{}, false
+}
+
+// Output returns the output called name.
+func (c *Config) Output(name string) (Output, bool) {
+	for _, o := range c.Outputs {
+		if o.Name == name {
+			return o, true
+		}
+	}
+	return Output{}, false
+}
+
+// Input returns the input called name.
+func (c *Config) Input(name string) (Input, bool) {
+	for _, in := range c.Inputs {
+		if in.Name == name {
+			return in, true
+		}
+	}
+	return Input{}, false
 }
 
 // Load reads and parses the mapping file at path. Errors in the file are

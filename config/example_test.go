@@ -80,3 +80,30 @@ func ExampleDefault() {
 	// led     out  GPIO17  pin 11  /led, /test  initial off, safe off, no-arg toggle
 	// button  in   GPIO27  pin 13  /button      pull up, active-low, debounce 20ms, values 1/0 as i, to: monitor=127.0.0.1:5006
 }
+
+func ExampleCheckAddress() {
+	for _, a := range []string{"/led/1", "/led*", "/led\u200b", "led"} {
+		fmt.Println(config.CheckAddress(a))
+	}
+	// Output:
+	// <nil>
+	// address "/led*" has pattern characters; a mapped address is plain, like /led
+	// address "/led\u200b" has the non-printing character U+200B (invisible, often pasted with the text): retype the address
+	// address "led" does not start with '/': write it like /led
+}
+
+func ExampleConfig_Output() {
+	c := config.Default()
+	if o, ok := c.Output("led"); ok {
+		fmt.Println(o.Pin, o.Addresses)
+	}
+	if in, ok := c.Input("button"); ok {
+		fmt.Println(in.Pin, in.Address, in.Pull)
+	}
+	_, ok := c.Output("fan")
+	fmt.Println(ok)
+	// Output:
+	// GPIO17 (pin 11) [/led /test]
+	// GPIO27 (pin 13) /button up
+	// false
+}

@@ -1,0 +1,445 @@
+package config
+
+import (
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/oscgpio/oscgpio/wiring"
+)
+
+// The schema: one struct per section of the file, one field per key (see
+// decode.go for the tags), each field a value type below that decodes and
+// checks its own value. What needs more than one value (names used once,
+// destinations defined, values that fit the type) is checked afterwards, in
+// validate.go.
+
+// fileSpec is the whole file.
+type fileSpec struct {
+	Listen       listenAddr      `yaml:"listen" example:"127.0.0.1:5005"`
+	Destinations destinationList `yaml:"destinations"`
+	Outputs      []outputSpec    `yaml:"outputs,empty" item:"an output"`
+	Inputs       []inputSpec     `yaml:"inputs,empty" item:"an input"`
+	Sim          simSpec         `yaml:"sim,empty" want:"must hold jumpers:, like sim: {jumpers: [[GPIO17, GPIO27]]}"`
+	At           positions
+}
+
+func (f *fileSpec) setDefaults() { f.Listen = DefaultListen }
+
+// outputSpec is one item under outputs.
+type outputSpec struct {
+	Name      string      `yaml:"name" example:"led" required:"add a line like name: led"`
+	Pin       pinName     `yaml:"pin" example:"GPIO17" required:"add a line like pin: GPIO17"`
+	Address   addressList `yaml:"address" required:"add a line like address: /led"`
+	ActiveLow boolean     `yaml:"active_low"`
+	Initial   level       `yaml:"initial"`
+	Safe      level       `yaml:"safe"`
+	NoArg     noArg       `yaml:"no_arg"`
+	At        positions
+}
+
+func (o *outputSpec) setDefaults()              { o.NoArg = "toggle" }
+func (outputSpec) kind() string                 { return "output" }
+func (outputSpec) misplaced() map[string]string { return inputOnly }
+
+// inputSpec is one item under inputs.
+type inputSpec struct {
+	Name      string       `yaml:"name" example:"button" required:"add a line like name: button"`
+	Pin       pinName      `yaml:"pin" example:"GPIO17" required:"add a line like pin: GPIO17"`
+	Pull      pull         `yaml:"pull"`
+	ActiveLow boolean      `yaml:"active_low"`
+	Debounce  duration     `yaml:"debounce" example:"20ms"`
+	Poll      duration     `yaml:"poll" example:"20ms"`
+	Address   inputAddress `yaml:"address" required:"add a line like address: /button"`
+	Values    valuesSpec   `yaml:"values" want:"must be {press: 1, release: 0}"`
+	Type      oscType      `yaml:"type"`
+	To        destNames    `yaml:"to" required:"name at least one destination, like to: [monitor]"`
+	At        positions
+}
+
+func (in *inputSpec) setDefaults() {
+	in.Pull, in.Debounce, in.Values.Press, in.Type = "none", duration(defaultDebounce), 1, 'i'
+}
+func (inputSpec) kind() string                 { return "input" }
+func (inputSpec) misplaced() map[string]string { return outputOnly }
+
+// valuesSpec is an input's values: {press: 1, release: 0}.
+type valuesSpec struct {
+	Press   number `yaml:"press"`
+	Release number `yaml:"release"`
+	At      positions
+}
+
+// simSpec is the sim section, used by the sim backend only.
+type simSpec struct {
+	Jumpers jumperList `yaml:"jumpers"`
+	At      positions
+}
+
+// The keys of each part of the file, in the order the documentation gives them.
+var (
+	topKeys    = keysOf[fileSpec]()
+	outputKeys = keysOf[outputSpec]()
+	inputKeys  = keysOf[inputSpec]()
+)
+
+// aliases are keys people bring from elsewhere (ESPHome, other bridges),
+// with the key this file uses instead.
+var aliases = map[string]string{
+	"inverted":     "active_low",
+	"invert":       "active_low",
+	"activelow":    "active_low",
+	"mode":         "pull",
+	"pullup":       "pull",
+	"pull_up":      "pull",
+	"destination":  "to",
+	"destinations": "to",
+	"send_to":      "to",
+	"gpio":         "pin",
+	"osc":          "address",
+	"path":         "address",
+	"value":        "values",
+	"output":       "outputs",
+	"input":        "inputs",
+	"jumper":       "jumpers",
+}
+
+// inputOnly and outputOnly explain keys used in the wrong kind of item.
+var (
+	inputOnly = map[string]string{
+		"pull": "pull is an input setting", "debounce": "debounce is an input setting",
+		"poll": "poll is an input setting", "values": "values is an input setting",
+		"type": "type is an input setting", "to": "outputs receive; to is an input setting",
+	}
+	outputOnly = map[string]string{
+		"initial": "initial is an output setting", "safe": "safe is an output setting",
+		"no_arg": "no_arg is an output setting",
+	}
+)
+
+// The value types. Each UnmarshalYAML reports a problem (see decode.go) that
+// names the allowed values.
+
+// boolean is true or false, nothing else.
+type boolean bool
+
+func (b *boolean) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!bool" {
+		if v, err := strconv.ParseBool(strings.ToLower(n.Value)); err == nil {
+			*b = boolean(v)
+			return nil
+		}
+	}
+	if n.Kind == yaml.ScalarNode && !isNull(n) {
+		return mustBe("must be true or false, not %q", n.Value)
+	}
+	return mustBe("must be true or false, not %s", describe(n))
+}
+
+// level is a logical level: on/off, true/false, 1/0.
+type level bool
+
+func (l *level) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		switch strings.ToLower(n.Value) {
+		case "on", "true", "1":
+			*l = true
+			return nil
+		case "off", "false", "0":
+			if !isNull(n) {
+				*l = false
+				return nil
+			}
+		}
+	}
+	return mustBe("must be on or off (or true/false, 1/0), not %s", quoted(n))
+}
+
+// choose reads one of the allowed words, case-insensitive.
+func choose(n *yaml.Node, allowed ...string) (string, error) {
+	if n.Kind == yaml.ScalarNode && !isNull(n) {
+		v := strings.ToLower(n.Value)
+		for _, a := range allowed {
+			if v == a {
+				return v, nil
+			}
+		}
+	}
+	return "", mustBe("must be one of %s, not %s", strings.Join(allowed, ", "), quoted(n))
+}
+
+// pull is an input's bias: "up", "down" or "none".
+type pull string
+
+func (p *pull) UnmarshalYAML(n *yaml.Node) error {
+	v, err := choose(n, "up", "down", "none")
+	*p = pull(v)
+	return err
+}
+
+// noArg is what an output does with a message without argument: "toggle",
+// "on", "off" or "ignore".
+type noArg string
+
+func (a *noArg) UnmarshalYAML(n *yaml.Node) error {
+	v, err := choose(n, "toggle", "on", "off", "ignore")
+	*a = noArg(v)
+	return err
+}
+
+// oscType is the OSC type an input sends: 'i', 'f', 'd', 'h' or 'T'.
+type oscType byte
+
+func (t *oscType) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode && len(n.Value) == 1 && strings.Contains("ifdhT", n.Value) {
+		*t = oscType(n.Value[0])
+		return nil
+	}
+	return mustBe("must be one of i, f, d, h, T (i int32, the default; f float32; d double; h int64; T sends T/F), not %s", quoted(n))
+}
+
+// duration is a Go duration with its unit ("20ms"); its range is checked
+// by the section that uses it.
+type duration time.Duration
+
+func (d *duration) UnmarshalYAML(n *yaml.Node) error {
+	s := n.Value
+	v, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		if _, nerr := strconv.Atoi(s); nerr == nil {
+			return mustBe("%q has no unit: write it like %sms (units: us, ms, s)", s, s)
+		} else if _, nerr := strconv.ParseFloat(s, 64); nerr == nil {
+			return mustBe("%q has no unit: write it like %ss (units: us, ms, s)", s, s)
+		}
+		return mustBe("%q is not a duration: write it like 20ms (units: us, ms, s)", s)
+	}
+	*d = duration(v)
+	return nil
+}
+
+// number is a finite number written as one (not quoted).
+type number float64
+
+func (x *number) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode && (n.Tag == "!!int" || n.Tag == "!!float") {
+		var f float64
+		if err := n.Decode(&f); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+			*x = number(f)
+			return nil
+		}
+	}
+	return mustBe("must be a number like 1 or 0.5, not %s", quoted(n))
+}
+
+// pinName is a pin, by any name wiring.Resolve knows.
+type pinName struct{ pin wiring.Pin }
+
+func (p *pinName) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		return mustBe("must be a single value like GPIO17, not %s", describe(n))
+	}
+	pin, err := wiring.Resolve(n.Value)
+	if err != nil {
+		return problemAt(n, "%v", err)
+	}
+	p.pin = pin
+	return nil
+}
+
+// listenAddr is where the OSC server listens: host:port, the host may be empty.
+type listenAddr string
+
+func (l *listenAddr) UnmarshalYAML(n *yaml.Node) error {
+	if why := hostPort(n.Value, false); why != "" {
+		return mustBe("%q %s: write host:port, like %s (0.0.0.0:5005 listens on every interface)", n.Value, why, DefaultListen)
+	}
+	*l = listenAddr(n.Value)
+	return nil
+}
+
+// scalarAt is one word of a list, with where it was written.
+type scalarAt struct {
+	v string
+	n *yaml.Node
+}
+
+// addressList is an output's addresses: one, or a list. It keeps the valid
+// ones; uniqueness is checked in validate.go.
+type addressList struct {
+	items []scalarAt
+	list  bool // written as a list
+	count int  // items written, valid or not
+}
+
+func (a *addressList) UnmarshalYAML(n *yaml.Node) error {
+	nodes := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		a.list, nodes = true, n.Content
+	}
+	a.count = len(nodes)
+	var errs []error
+	for _, x := range nodes {
+		x = deref(x)
+		if x.Kind != yaml.ScalarNode || isNull(x) {
+			errs = append(errs, problemAt(x, "address must be an OSC address like /led (or a list [/led, /test]), not %s", describe(x)))
+			continue
+		}
+		if err := checkOutputAddress(x.Value); err != nil {
+			errs = append(errs, problemAt(x, "%v", err))
+			continue
+		}
+		a.items = append(a.items, scalarAt{x.Value, x})
+	}
+	return errors.Join(errs...)
+}
+
+// inputAddress is the one address an input sends to.
+type inputAddress string
+
+func (a *inputAddress) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.SequenceNode {
+		return problemAt(n, "an input sends to one address: write address: /button (a list is for outputs)")
+	}
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		return mustBe("must be a single value like /button, not %s", describe(n))
+	}
+	if err := CheckAddress(n.Value); err != nil {
+		return problemAt(n, "%v", err)
+	}
+	*a = inputAddress(n.Value)
+	return nil
+}
+
+// destNames is an input's to: destination names, one or a list. It keeps
+// the words; validate.go checks that they are defined.
+type destNames struct {
+	items []scalarAt
+	count int // items written, words or not
+}
+
+func (d *destNames) UnmarshalYAML(n *yaml.Node) error {
+	var nodes []*yaml.Node
+	switch n.Kind {
+	case yaml.SequenceNode:
+		nodes = n.Content
+	case yaml.ScalarNode:
+		if !isNull(n) {
+			nodes = []*yaml.Node{n}
+		}
+	default:
+		return mustBe("must list destination names, like [monitor], not %s", describe(n))
+	}
+	d.count = len(nodes)
+	var errs []error
+	for _, x := range nodes {
+		x = deref(x)
+		if x.Kind != yaml.ScalarNode || isNull(x) {
+			errs = append(errs, problemAt(x, "to must list destination names, like [monitor], not %s", describe(x)))
+			continue
+		}
+		d.items = append(d.items, scalarAt{x.Value, x})
+	}
+	return errors.Join(errs...)
+}
+
+// destinationList is the destinations section: name: host:port lines. The
+// names are free, so it is a value type rather than a struct.
+type destinationList []destinationSpec
+
+type destinationSpec struct {
+	name, addr string
+	key        *yaml.Node
+	ok         bool // addr is a valid host:port
+}
+
+func (ds *destinationList) UnmarshalYAML(n *yaml.Node) error {
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return mustBe("must be name: host:port lines, like monitor: 127.0.0.1:5006, not %s", describe(n))
+	}
+	var errs []error
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		if k.Kind != yaml.ScalarNode || isNull(k) || strings.TrimSpace(k.Value) == "" {
+			errs = append(errs, problemAt(k, "a destination name must be a word like monitor, not %s", describe(k)))
+			continue
+		}
+		name := k.Value
+		if line, dup := seen[name]; dup {
+			errs = append(errs, problemAt(k, "destination %q is defined twice (first at line %d); keep one", name, line))
+			continue
+		}
+		seen[name] = k.Line
+		d := destinationSpec{name: name, key: k}
+		switch {
+		case v.Kind != yaml.ScalarNode || isNull(v):
+			errs = append(errs, problemAt(v, "destination %q must be host:port, like 127.0.0.1:5006, not %s", name, describe(v)))
+		case hostPort(v.Value, true) != "":
+			errs = append(errs, problemAt(v, "destination %q: address %q %s: write host:port, like 127.0.0.1:5006", name, v.Value, hostPort(v.Value, true)))
+		default:
+			d.addr, d.ok = v.Value, true
+		}
+		*ds = append(*ds, d)
+	}
+	return errors.Join(errs...)
+}
+
+// jumperList is sim's jumpers: [output pin, input pin] pairs. It keeps the
+// pairs whose pins are valid; validate.go checks them against the mapping.
+type jumperList []jumperSpec
+
+type jumperSpec struct {
+	from, to wiring.Pin
+	node     *yaml.Node    // the pair
+	pins     [2]*yaml.Node // from, to
+}
+
+func (js *jumperList) UnmarshalYAML(n *yaml.Node) error {
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		return problemAt(n, "jumpers must be a list of [output pin, input pin] pairs, like [[GPIO17, GPIO27]], not %s", describe(n))
+	}
+	var errs []error
+	for _, x := range n.Content {
+		x = deref(x)
+		if x.Kind != yaml.SequenceNode || len(x.Content) != 2 {
+			errs = append(errs, problemAt(x, "a jumper is a pair [output pin, input pin], like [GPIO17, GPIO27], not %s", describe(x)))
+			continue
+		}
+		j := jumperSpec{node: x}
+		good := true
+		for k, pn := range x.Content {
+			pn = deref(pn)
+			j.pins[k] = pn
+			if pn.Kind != yaml.ScalarNode || isNull(pn) {
+				errs = append(errs, problemAt(pn, "a jumper's pins are names like GPIO17, not %s", describe(pn)))
+				good = false
+				continue
+			}
+			r, err := wiring.Resolve(pn.Value)
+			if err != nil {
+				errs = append(errs, problemAt(pn, "jumper: %v", err))
+				good = false
+				continue
+			}
+			if k == 0 {
+				j.from = r
+			} else {
+				j.to = r
+			}
+		}
+		if good {
+			*js = append(*js, j)
+		}
+	}
+	return errors.Join(errs...)
+}

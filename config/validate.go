@@ -1,0 +1,247 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// The validation pass: the rules that involve more than one value, run once
+// over the decoded file in section order (destinations before the inputs
+// that name them, every pin before the jumpers between them). A key whose
+// value was already reported is skipped here, so that one mistake is
+// reported once.
+
+// use records where a name, pin or address was first used.
+type use struct {
+	kind string // "output" or "input"
+	name string // its name, "" if it has none
+	what string // `output "led"` or `output at line 3`
+	line int
+}
+
+// checker holds what the pass has seen so far, and the Config it builds.
+type checker struct {
+	*decoder
+	c     *Config
+	names map[string]use  // output and input names
+	pins  map[int]use     // BCM number -> user
+	addrs map[string]use  // output addresses
+	dests map[string]bool // destination names, including ones with errors
+}
+
+// validate checks f's cross-field rules, reporting to d, and returns the
+// Config it describes (meaningful only if d has no errors).
+func (f *fileSpec) validate(d *decoder) *Config {
+	ck := &checker{
+		decoder: d,
+		c:       &Config{File: d.file, Listen: string(f.Listen)},
+		names:   map[string]use{},
+		pins:    map[int]use{},
+		addrs:   map[string]use{},
+		dests:   map[string]bool{},
+	}
+	for _, ds := range f.Destinations {
+		ck.dests[ds.name] = true
+		if ds.ok {
+			ck.c.Destinations = append(ck.c.Destinations, Destination{Name: ds.name, Addr: ds.addr, Pos: Pos{ds.key.Line, ds.key.Column}})
+		}
+	}
+	for i := range f.Outputs {
+		f.Outputs[i].check(ck)
+	}
+	for i := range f.Inputs {
+		f.Inputs[i].check(ck)
+	}
+	f.Sim.check(ck)
+	return ck.c
+}
+
+// point checks the name and pin every output and input has: each used once.
+// It returns the item's label for messages.
+func (ck *checker) point(kind, name string, pin pinName, at *positions) string {
+	lbl := label(kind, at.node)
+	if at.good("name") {
+		if prev, dup := ck.names[name]; dup {
+			ck.errAt(at.val("name"), "name %q is already used by %s (line %d): give every output and input its own name", name, prev.what, prev.line)
+		} else {
+			ck.names[name] = use{kind, name, fmt.Sprintf("%s %q", kind, name), at.val("name").Line}
+		}
+	}
+	if at.good("pin") {
+		if prev, dup := ck.pins[pin.pin.BCM]; dup {
+			ck.errAt(at.val("pin"), "pin %s is already used by %s (line %d): each pin can be mapped once", pin.pin.Name(), prev.what, prev.line)
+		} else {
+			ck.pins[pin.pin.BCM] = use{kind, nameOf(at.node), lbl, at.val("pin").Line}
+		}
+	}
+	return lbl
+}
+
+func (o *outputSpec) check(ck *checker) {
+	lbl := ck.point("output", o.Name, o.Pin, &o.At)
+	out := Output{Name: o.Name, Pin: o.Pin.pin, ActiveLow: bool(o.ActiveLow), Initial: bool(o.Initial),
+		Safe: bool(o.Safe), NoArg: string(o.NoArg), Pos: o.At.pos()}
+	if o.Address.list && o.Address.count == 0 {
+		ck.errAt(o.At.val("address"), "%s: the address list is empty: name at least one, like [/led]", lbl)
+	}
+	seen := map[string]bool{}
+	for _, a := range o.Address.items {
+		if seen[a.v] {
+			ck.errAt(a.n, "address %s is listed twice in %s; keep one", a.v, lbl)
+			continue
+		}
+		seen[a.v] = true
+		if prev, dup := ck.addrs[a.v]; dup {
+			ck.errAt(a.n, "two outputs on address %s: %s and %s; an address drives one output",
+				a.v, ref(prev.name, prev.line), ref(nameOf(o.At.node), a.n.Line))
+			continue
+		}
+		ck.addrs[a.v] = use{"output", nameOf(o.At.node), lbl, a.n.Line}
+		out.Addresses = append(out.Addresses, a.v)
+	}
+	ck.c.Outputs = append(ck.c.Outputs, out)
+}
+
+func (in *inputSpec) check(ck *checker) {
+	lbl := ck.point("input", in.Name, in.Pin, &in.At)
+	ck.inRange(&in.At, "debounce", in.Debounce, 0, maxDebounce, "0 to 1s (20ms suits most buttons)")
+	ck.inRange(&in.At, "poll", in.Poll, minPoll, maxPoll, "0 (edge interrupts) or 1ms to 1s")
+	if !in.At.bad["type"] { // the default type, or a good one
+		ck.fits(&in.Values.At, "press", float64(in.Values.Press), byte(in.Type))
+		ck.fits(&in.Values.At, "release", float64(in.Values.Release), byte(in.Type))
+	}
+	out := Input{Name: in.Name, Pin: in.Pin.pin, Pull: string(in.Pull), ActiveLow: bool(in.ActiveLow),
+		Debounce: time.Duration(in.Debounce), Poll: time.Duration(in.Poll), Address: string(in.Address),
+		Press: float64(in.Values.Press), Release: float64(in.Values.Release), Type: byte(in.Type), Pos: in.At.pos()}
+	if in.At.good("to") && in.To.count == 0 {
+		ck.errAt(in.At.val("to"), "%s sends to no destination: name at least one under to:, like to: [monitor]", lbl)
+	}
+	seen := map[string]bool{}
+	for _, t := range in.To.items {
+		if seen[t.v] {
+			ck.errAt(t.n, "%s lists destination %q twice; keep one", lbl, t.v)
+			continue
+		}
+		seen[t.v] = true
+		if !ck.dests[t.v] {
+			ck.errAt(t.n, "%s sends to %q, which is not under destinations %s", lbl, t.v, ck.defined(t.v))
+			continue
+		}
+		out.To = append(out.To, t.v)
+	}
+	ck.c.Inputs = append(ck.c.Inputs, out)
+}
+
+// inRange checks a duration key: zero, or within lo..hi.
+func (ck *checker) inRange(at *positions, key string, d duration, lo, hi time.Duration, rangeText string) {
+	v := time.Duration(d)
+	if at.good(key) && (v < 0 || v != 0 && (v < lo || v > hi)) {
+		ck.errAt(at.val(key), "%s %s is out of range: use %s", key, at.val(key).Value, rangeText)
+	}
+}
+
+// fits checks that values key, if given, can be sent as type t.
+func (ck *checker) fits(at *positions, key string, x float64, t byte) {
+	if !at.good(key) {
+		return
+	}
+	n := at.val(key)
+	switch t {
+	case 'i', 'h':
+		if x != math.Trunc(x) {
+			ck.errAt(n, "values %s %s is not a whole number, but type %c sends integers: use a whole number or type f", key, n.Value, t)
+		} else if t == 'i' && (x < math.MinInt32 || x > math.MaxInt32) {
+			ck.errAt(n, "values %s %s does not fit type i (int32): use type h or f", key, n.Value)
+		} else if t == 'h' && math.Abs(x) > 1<<53 {
+			ck.errAt(n, "values %s %s is too large to send exactly: keep it within ±2^53", key, n.Value)
+		}
+	}
+}
+
+// defined describes the destinations for an undefined-destination message.
+func (ck *checker) defined(name string) string {
+	if len(ck.c.Destinations) == 0 {
+		return "(none are defined: add one, like destinations: {monitor: 127.0.0.1:5006})"
+	}
+	var names []string
+	for _, d := range ck.c.Destinations {
+		names = append(names, d.Name)
+	}
+	s := "(defined: " + strings.Join(names, ", ") + ")"
+	if m := suggest(name, names); m != "" {
+		s += fmt.Sprintf("; did you mean %q?", m)
+	}
+	return s
+}
+
+func (s *simSpec) check(ck *checker) {
+	// Pins of every output and input, including ones with errors of their
+	// own, so that one mistake is not reported again here.
+	outs, ins := map[int]string{}, map[int]string{}
+	for bcm, u := range ck.pins {
+		if u.kind == "output" {
+			outs[bcm] = u.what
+		} else {
+			ins[bcm] = u.what
+		}
+	}
+	driven := map[int]int{} // input BCM -> line of its jumper
+	for _, j := range s.Jumpers {
+		from, to := j.from, j.to
+		if in, out := ins[from.BCM], outs[to.BCM]; in != "" && out != "" {
+			ck.errAt(j.node, "jumper [%s, %s] runs from %s to %s: swap them, a jumper is [output pin, input pin]",
+				from.Name(), to.Name(), in, out)
+			continue
+		}
+		good := true
+		if _, isOut := outs[from.BCM]; !isOut {
+			ck.errAt(j.pins[0], "jumper from %s: no output uses that pin; a jumper is [output pin, input pin]", from)
+			good = false
+		}
+		if _, isIn := ins[to.BCM]; !isIn {
+			ck.errAt(j.pins[1], "jumper to %s: no input uses that pin; a jumper is [output pin, input pin]", to)
+			good = false
+		}
+		if !good {
+			continue
+		}
+		if line, dup := driven[to.BCM]; dup {
+			ck.errAt(j.pins[1], "jumper to %s: %s is already wired by the jumper on line %d; an input takes one jumper", to, ins[to.BCM], line)
+			continue
+		}
+		driven[to.BCM] = j.node.Line
+		ck.c.Jumpers = append(ck.c.Jumpers, Jumper{From: from, To: to, Pos: Pos{j.node.Line, j.node.Column}})
+	}
+}
+
+// nameOf reads the name key of an item before its other keys, for messages.
+func nameOf(n *yaml.Node) string {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		if k.Kind == yaml.ScalarNode && k.Value == "name" && v.Kind == yaml.ScalarNode && !isNull(v) && v.Value != "" {
+			return v.Value
+		}
+	}
+	return ""
+}
+
+// label names an item in messages: `output "led"` or `output at line 3`.
+func label(kind string, n *yaml.Node) string {
+	if name := nameOf(n); name != "" {
+		return fmt.Sprintf("%s %q", kind, name)
+	}
+	return fmt.Sprintf("%s at line %d", kind, n.Line)
+}
+
+// ref shows an output and the line of its address: `"led" (line 4)`, or
+// `the output at line 4` if it has no name.
+func ref(name string, line int) string {
+	if name == "" {
+		return fmt.Sprintf("the output at line %d", line)
+	}
+	return fmt.Sprintf("%q (line %d)", name, line)
+}
