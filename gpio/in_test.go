@@ -321,9 +321,16 @@ func TestInRunCancelAndSingleRun(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { in.Run(ctx, nil); close(done) }()
+	go func() {
+		if err := in.Run(ctx, nil); err != nil {
+			t.Errorf("Run after cancel = %v, want nil", err)
+		}
+		close(done)
+	}()
 	waitFor(t, "Run started", in.running.Load)
-	in.Run(context.Background(), nil) // returns at once: already running
+	if err := in.Run(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "already running") {
+		t.Errorf("second Run = %v, want an already-running error", err)
+	}
 	if got := buf.lines("already running"); len(got) != 1 {
 		t.Errorf("second Run log = %q", got)
 	}
