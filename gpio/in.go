@@ -143,11 +143,12 @@ func (i *In) Run(ctx context.Context, emit func(Event)) (err error) {
 	}
 	defer i.running.Store(false)
 	defer func() {
+		panicked := false
 		if r := recover(); r != nil {
-			err = fmt.Errorf("pin driver panicked: %v", r)
+			err, panicked = fmt.Errorf("pin driver panicked: %v", r), true
 		}
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil && !panicked {
 				err = nil // a release racing with the cancel is not a death
 				return
 			}
