@@ -542,3 +542,27 @@ func TestHostLineSetRefusedFallsBackToPolling(t *testing.T) {
 		t.Error("the GPIOLine was not configured as the polled input")
 	}
 }
+
+// A host line whose chip offers no line set keeps the GPIOLine's edges:
+// WaitForEdge then Read, not a dead watcher.
+func TestHostLineWithoutLineSetWaitsAndReads(t *testing.T) {
+	line := &closingPin{Pin: gpiotest.Pin{N: "GPIO22", EdgesChan: make(chan pgpio.Level, 4)}}
+	chips := []hostChip{{name: "gpiochip0", label: "pinctrl-bcm2835", lines: []string{"GPIO22"},
+		line: func(string) pgpio.PinIO { return line }}}
+	h, err := openHost(slog.New(slog.DiscardHandler), testEnv(map[string]error{"/dev/gpiochip0": nil}, chips, nil, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := h.Pin("GPIO22")
+	in, err := NewIn(p, InConfig{Name: "door", Pull: pgpio.PullDown}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := in.src.(*readSource); !ok {
+		t.Fatalf("source = %T, want the WaitForEdge+Read source", in.src)
+	}
+	r := startRun(t, in)
+	line.EdgesChan <- pgpio.High
+	expect(t, r.next("open"), "door", "GPIO22", true)
+	r.stop()
+}

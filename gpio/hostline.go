@@ -153,6 +153,13 @@ func (h *hostLine) change(e pgpio.Edge) (pinChange, bool) {
 	return pinChange{}, false
 }
 
+// delivers implements changeSource: true while a line set is open.
+func (h *hostLine) delivers() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.ls != nil
+}
+
 // nextChange implements changeSource on the line set. It waits without a
 // timeout when timeout < 0 (LineSet.WaitForEdge(0)); Halt interrupts it.
 func (h *hostLine) nextChange(done <-chan struct{}, timeout time.Duration) (pinChange, bool, error) {

@@ -60,6 +60,10 @@ type changeSource interface {
 	// err is not nil when the pin can deliver no more changes (released,
 	// reconfigured, a driver error).
 	nextChange(done <-chan struct{}, timeout time.Duration) (c pinChange, ok bool, err error)
+	// delivers reports whether the pin, as configured now, delivers changes
+	// with their level (a host line whose line set could not be opened does
+	// not).
+	delivers() bool
 }
 
 // In is a debounced digital input. Changes come from the pin's edge events
@@ -75,6 +79,8 @@ type In struct {
 
 	active  atomic.Bool // debounced logical state
 	running atomic.Bool
+
+	src changeSource // nil: poll
 
 	// Used only by Run's goroutine.
 	deb debouncer
@@ -112,6 +118,13 @@ func NewIn(p pgpio.PinIn, c InConfig, log *slog.Logger) (*In, error) {
 		i.poll = defaultPoll
 		log.Warn("input polls", "name", c.Name, "pin", p.Name(), "every", defaultPoll,
 			"reason", fmt.Sprintf("edge detection is not available on this pin: %v", edgeErr))
+	}
+	if i.poll == 0 {
+		if cs, ok := p.(changeSource); ok && cs.delivers() {
+			i.src = cs
+		} else {
+			i.src = &readSource{p: p, now: func() time.Time { return i.now() }, log: log, name: c.Name}
+		}
 	}
 	state := i.logical(p.Read())
 	i.active.Store(state)
@@ -162,10 +175,7 @@ func (i *In) Run(ctx context.Context, emit func(Event)) (err error) {
 	if i.poll > 0 {
 		return i.runPoll(ctx, emit)
 	}
-	src, ok := i.p.(changeSource)
-	if !ok {
-		src = &readSource{p: i.p, now: i.now, log: i.log, name: i.cfg.Name}
-	}
+	src := i.src
 	// Halt interrupts a wait without a timeout; repeat it until the watcher
 	// has returned (see haltRetry). Nothing of this runs before the cancel.
 	exited := make(chan struct{})
@@ -287,6 +297,8 @@ type readSource struct {
 	name   string
 	warned bool
 }
+
+func (r *readSource) delivers() bool { return false }
 
 func (r *readSource) nextChange(done <-chan struct{}, timeout time.Duration) (pinChange, bool, error) {
 	wait := edgeWaitMax

@@ -439,6 +439,9 @@ func (p *simPin) Read() pgpio.Level {
 // with edge detection.
 var errSimReleased = errors.New("the pin is no longer an input with edge detection (released or reconfigured)")
 
+// delivers implements changeSource: a sim input always queues its changes.
+func (p *simPin) delivers() bool { return true }
+
 // nextChange implements changeSource.
 func (p *simPin) nextChange(done <-chan struct{}, timeout time.Duration) (pinChange, bool, error) {
 	var timer *time.Timer
