@@ -566,3 +566,22 @@ func TestHostLineWithoutLineSetWaitsAndReads(t *testing.T) {
 	expect(t, r.next("open"), "door", "GPIO22", true)
 	r.stop()
 }
+
+// An idle sim input sleeps: no wake-up without a change, whether it never
+// had one or its last debounce window has ended.
+func TestSimIdleInputDoesNotWakeUp(t *testing.T) {
+	s, _, in := simInput(t, nil, ms(5))
+	r := startRun(t, in)
+	time.Sleep(150 * time.Millisecond)
+	if n := in.wakes.Load(); n != 0 {
+		t.Errorf("%d wake-ups in 150ms without a change", n)
+	}
+	_ = s.Drive("GPIO27", pgpio.High)
+	expect(t, r.next("press"), "b", "GPIO27", true)
+	time.Sleep(150 * time.Millisecond) // the 5ms window ends, then sleep
+	// One wake for the change, at most a few for the window's end.
+	if n := in.wakes.Load(); n > 4 {
+		t.Errorf("%d wake-ups for one change and one 5ms window in 150ms", n)
+	}
+	r.stop()
+}

@@ -332,6 +332,8 @@ func TestDebouncerRandomNoiseNeverStuck(t *testing.T) {
 	}
 }
 
+// BenchmarkDebouncerUpdate is one debounce step as In takes it for each
+// change: expire a window that is over, then feed the level.
 func BenchmarkDebouncerUpdate(b *testing.B) {
 	d := newDebouncer(ms(20), false)
 	now := t0

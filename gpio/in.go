@@ -79,6 +79,7 @@ type In struct {
 
 	active  atomic.Bool // debounced logical state
 	running atomic.Bool
+	wakes   atomic.Uint64 // returns from the source's wait (tests check idle inputs sleep)
 
 	src changeSource // nil: poll
 
@@ -206,6 +207,7 @@ func (i *In) runChanges(ctx context.Context, src changeSource, emit func(Event))
 			timeout = max(0, dl.Sub(i.now()))
 		}
 		c, ok, err := src.nextChange(done, timeout)
+		i.wakes.Add(1)
 		if err != nil {
 			return err
 		}

@@ -236,8 +236,9 @@ func (p *timeoutPin) WaitForEdge(d time.Duration) bool {
 
 func (p *timeoutPin) Halt() error { p.halts.Add(1); return nil }
 
-// gpioioctl's WaitForEdge(0) waits forever and (-1) returns at once: Run
-// must use neither, and must Halt the pin when cancelled.
+// On a generic periph pin (not sim, not a host line set), whose Halt may do
+// nothing and whose WaitForEdge(0) may wait forever (gpioioctl's GPIOLine):
+// Run waits with a finite timeout, and Halts the pin when cancelled.
 func TestInFiniteWaitsAndHaltOnCancel(t *testing.T) {
 	p := &timeoutPin{Pin: gpiotest.Pin{N: "GPIO27", EdgesChan: make(chan pgpio.Level, 4)}}
 	in, err := NewIn(p, InConfig{Name: "b", Pull: pgpio.PullUp, Debounce: ms(5)}, slog.New(slog.DiscardHandler))
