@@ -19,6 +19,11 @@ type Backend interface {
 	// Pin returns the pin with the BCM name, e.g. "GPIO17"; the error names
 	// the pin and why it is not available.
 	Pin(name string) (pgpio.PinIO, error)
+	// Release releases one pin alone, for a reload that removes it: the host
+	// closes its line (the kernel frees it), the sim returns it to
+	// unconfigured and removes its jumpers. A Run on the pin returns an error.
+	// The next Pin with that name configures it afresh.
+	Release(name string) error
 	// Close releases the pins handed out and interrupts pending edge waits.
 	Close() error
 }

@@ -39,32 +39,33 @@ func signalAt(initial bool, changes []change, t time.Duration) bool {
 	return l
 }
 
-// simulateEdges drives a debouncer the way In.runEdges does, in virtual time:
-// an edge at every change (the level is read readDelay after it), and a
-// reconciling read whenever a window ends.
+// simulateEdges drives a debouncer the way In.runChanges does, in virtual
+// time: every change in order, with the level read readDelay after it (0 for
+// the sim and host line sets, whose changes carry their level; more for a
+// periph pin read after WaitForEdge), a window that ended before a change
+// expired first, and the windows still open at the end expired.
 func simulateEdges(window time.Duration, initial bool, changes []change, readDelay func() time.Duration) []report {
 	d := newDebouncer(window, initial)
 	var out []report
-	i := 0
+	expire := func(now time.Time) {
+		if at, ok := d.expire(now); ok {
+			out = append(out, report{at.Sub(t0), d.state})
+		}
+	}
+	for _, c := range changes {
+		now := t0.Add(c.at)
+		expire(now)
+		l := signalAt(initial, changes, c.at+readDelay())
+		if d.feed(now, l) {
+			out = append(out, report{c.at, l})
+		}
+	}
 	for {
 		dl, open := d.deadline()
-		var now time.Duration
-		switch {
-		case open && (i == len(changes) || dl.Sub(t0) <= changes[i].at):
-			now = dl.Sub(t0) // the window ends first: reconcile
-		case i < len(changes):
-			now = changes[i].at // an edge
-			i++
-		default:
+		if !open {
 			return out
 		}
-		if d.inWindow(t0.Add(now)) {
-			continue
-		}
-		l := signalAt(initial, changes, now+readDelay())
-		if d.update(t0.Add(now), l) {
-			out = append(out, report{now, l})
-		}
+		expire(dl)
 	}
 }
 
@@ -73,11 +74,14 @@ func simulatePoll(window, poll time.Duration, initial bool, changes []change, en
 	d := newDebouncer(window, initial)
 	var out []report
 	for now := poll; now <= end; now += poll {
-		if d.inWindow(t0.Add(now)) {
-			continue
-		}
 		l := signalAt(initial, changes, now)
-		if d.update(t0.Add(now), l) {
+		if !d.inWindow(t0.Add(now)) {
+			d.note(t0.Add(now), l)
+		}
+		if at, ok := d.expire(t0.Add(now)); ok {
+			out = append(out, report{at.Sub(t0), d.state})
+		}
+		if d.feed(t0.Add(now), l) {
 			out = append(out, report{now, l})
 		}
 	}
@@ -168,12 +172,15 @@ func TestDebouncerTable(t *testing.T) {
 	}
 }
 
-func TestDebouncerUpdateDirect(t *testing.T) {
+func TestDebouncerFeedAndExpireDirect(t *testing.T) {
 	d := newDebouncer(ms(20), false)
 	if _, open := d.deadline(); open {
 		t.Fatal("new debouncer has an open window")
 	}
-	if !d.update(t0, true) {
+	if _, ok := d.expire(t0); ok {
+		t.Fatal("expire without a window reported")
+	}
+	if !d.feed(t0, true) {
 		t.Fatal("first change not reported")
 	}
 	if dl, open := d.deadline(); !open || !dl.Equal(t0.Add(ms(20))) {
@@ -182,14 +189,29 @@ func TestDebouncerUpdateDirect(t *testing.T) {
 	if !d.inWindow(t0.Add(ms(19))) || d.inWindow(t0.Add(ms(20))) {
 		t.Error("window bounds wrong: [t, t+20ms) expected")
 	}
-	if d.update(t0.Add(ms(5)), false) {
+	if d.feed(t0.Add(ms(5)), false) {
 		t.Error("change inside the window reported")
 	}
-	if d.update(t0.Add(ms(20)), true) {
+	if _, ok := d.expire(t0.Add(ms(19))); ok {
+		t.Error("expire before the window's end reported")
+	}
+	// The last level seen inside the window (false) differs: reported at the
+	// window's end, which opens a new window.
+	if at, ok := d.expire(t0.Add(ms(25))); !ok || !at.Equal(t0.Add(ms(20))) || d.state {
+		t.Errorf("expire = %v %v state %v, want the release at 20ms", at, ok, d.state)
+	}
+	if dl, open := d.deadline(); !open || !dl.Equal(t0.Add(ms(40))) {
+		t.Errorf("reconcile did not open a window to 40ms: %v %v", dl, open)
+	}
+	d.note(t0.Add(ms(30)), false)
+	if _, ok := d.expire(t0.Add(ms(40))); ok {
 		t.Error("reconcile to the same level reported a change")
 	}
 	if _, open := d.deadline(); open {
 		t.Error("window still open after a reconcile without change")
+	}
+	if d.feed(t0.Add(ms(50)), false) {
+		t.Error("a level equal to the state reported")
 	}
 }
 
@@ -310,6 +332,8 @@ func TestDebouncerRandomNoiseNeverStuck(t *testing.T) {
 	}
 }
 
+// BenchmarkDebouncerUpdate is one debounce step as In takes it for each
+// change: expire a window that is over, then feed the level.
 func BenchmarkDebouncerUpdate(b *testing.B) {
 	d := newDebouncer(ms(20), false)
 	now := t0
@@ -317,6 +341,7 @@ func BenchmarkDebouncerUpdate(b *testing.B) {
 	for b.Loop() {
 		now = now.Add(ms(3))
 		l = !l
-		d.update(now, l)
+		d.expire(now)
+		d.feed(now, l)
 	}
 }

@@ -10,22 +10,76 @@
 // model "Raspberry Pi", or /dev/gpiomem) and the sim backend otherwise, with
 // one warning. The host backend finds a line by its chip's label and its
 // name ("GPIO17"), never by chip number: the Pi 5's header moved from
-// gpiochip4 to gpiochip0 between kernels.
+// gpiochip4 to gpiochip0 between kernels. Both backends take the names
+// GPIO0 to GPIO27 (wiring.GPIONumber). Backend.Release frees one pin alone,
+// for a reload that removes it.
+//
+// # Inputs: no change is lost
+//
+// An input learns of changes in one of three ways, chosen by NewIn:
+//
+//   - Changes with their level (sim pins; host lines, requested as a
+//     one-line gpioioctl.LineSet whose WaitForEdge says which edge fired:
+//     rising = high, falling = low). Every change is delivered, in order,
+//     with its own level and time; two changes between two wake-ups are two
+//     changes. The sim queues up to SimQueue changes per pin (an overflow is
+//     counted by Sim.Overflows and logged once); the kernel queues a line's
+//     events itself. periph does not pass on the kernel's event timestamp,
+//     so a host change is stamped when WaitForEdge returns.
+//   - An edge, then a read (any other periph pin: gpiotest fakes, registry
+//     pins): WaitForEdge only says that something changed, so two changes
+//     before the read look like one level or none. These waits are bounded
+//     (100ms), since such a pin's Halt may do nothing.
+//   - Polling (InConfig.Poll, or 2ms when In(BothEdges) fails): the level is
+//     read at that interval. This is the only case where a timer runs while
+//     the input is idle.
+//
+// With Debounce 0 every change is an event. With a window, the first change
+// is reported at once and opens the window; changes inside it are not
+// reported but the last level seen is kept; when the window ends that level
+// is compared with the reported state and, if it differs, reported (and a new
+// window opens). A tap that reaches the input as two edges is a press and a
+// release, whatever its length. (A polled input uses the level read at the
+// window's end instead of the last sample inside it.)
+//
+// While idle, an input waits for a change without a timeout: there are no
+// periodic wake-ups. A debounce window, when one is open, bounds the wait.
+// When Run's context is cancelled, Run calls the pin's Halt, and repeats it
+// every 2ms until the watcher has returned, because a Halt that lands just
+// before a wait starts is lost on periph's line sets (see below). Run
+// returns nil then; if the watcher dies instead (its pin released or
+// reconfigured, a driver error) Run logs it once at error level and returns
+// an error naming the input, the pin and the cause.
 //
 // # periph gpioioctl (host v3.8.5) quirks this package codes around
 //
 //   - GPIOLine.Read on a line that is not an input turns it into an input
 //     with pull-up: Out remembers the level it wrote and never reads back.
-//   - WaitForEdge(0) waits forever and WaitForEdge(-1) returns at once: In
-//     always passes a finite timeout (at most 100ms) and calls Halt when its
-//     context is cancelled.
-//   - GPIOLine.WaitForEdge does not say which edge fired: In reads the level
-//     after each edge.
-//   - The kernel's debounce and active-low flags are not exposed: In
-//     debounces (leading edge, reconciled at the end of the window) and both
-//     Out and In apply active-low themselves.
+//   - GPIOLine.WaitForEdge does not say which edge fired, and its
+//     WaitForEdge(0) waits forever while (-1) returns at once
+//     (periph/host#78): host inputs use a LineSet instead, whose WaitForEdge
+//     returns the edge.
+//   - LineSet.WaitForEdge(0) sets no read deadline, so it waits forever; a
+//     negative timeout sets a deadline in the past and returns at once.
+//     In waits with 0 while idle and with the time left in the window
+//     otherwise (1ns to take only what is queued).
+//   - LineSet.Halt sets the read deadline of the set's os.File to the past,
+//     which does interrupt a blocked WaitForEdge (the file is non-blocking,
+//     so Go's poller honours deadlines). But that file only exists after the
+//     first WaitForEdge (Halt before it does nothing), nothing locks it
+//     between WaitForEdge, Halt and Close, and a WaitForEdge that starts
+//     after the Halt resets the deadline. After Close, a WaitForEdge would
+//     wrap file descriptor 0. So the host primes each set with one
+//     WaitForEdge(1ns) before anyone else sees it, calls Halt and Close under
+//     its own lock, repeats Halt until a pending wait has returned, and
+//     closes a set only when no wait is running on it.
+//   - The kernel's event timestamp and its debounce and active-low flags
+//     are not exposed: In stamps, debounces and applies active-low itself.
 //   - A fresh line set to output is driven low for a moment before the first
 //     level is written; see NewOut. periph offers no way to avoid it.
-//   - Lines without edge interrupts (QEMU's GPIO model, some expanders): In
-//     falls back to reading the level every InConfig.Poll (2ms by default).
+//   - Lines without edge interrupts (QEMU's GPIO model, some expanders): the
+//     mapping sets poll (test/qemu does, 2ms), or In falls back to polling
+//     when the edge request fails. QEMU's raspi3b accepts the edge request
+//     and never delivers an event, which cannot be told apart from a quiet
+//     button, so it is not detected automatically.
 package gpio

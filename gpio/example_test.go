@@ -68,12 +68,8 @@ func Example() {
 	_ = led.SetSafe()
 
 	// Output:
-	// level=INFO msg="GPIO17 -> high"
-	// level=INFO msg="GPIO17 -> low"
 	// event: button on GPIO27 active=true
-	// level=INFO msg="GPIO17 -> high"
 	// event: button on GPIO27 active=false
 	// led on: true button pressed: false
-	// level=INFO msg="GPIO17 -> low"
 	// level=INFO msg="output at safe level" name=led pin=GPIO17 level=low
 }

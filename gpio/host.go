@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"periph.io/x/conn/v3/driver/driverreg"
 	pgpio "periph.io/x/conn/v3/gpio"
@@ -19,6 +20,8 @@ import (
 	"periph.io/x/host/v3"
 	"periph.io/x/host/v3/gpioioctl"
 	"periph.io/x/host/v3/sysfs"
+
+	"github.com/oscgpio/oscgpio/wiring"
 )
 
 // Host is the backend on the machine's own GPIO through periph.io's host
@@ -44,6 +47,9 @@ type hostChip struct {
 	label string                   // "pinctrl-bcm2835"
 	lines []string                 // line names, by offset
 	line  func(string) pgpio.PinIO // the line with that name, or nil
+	// openSet returns how to request the named line as a one-line input
+	// LineSet (nil: edges through the GPIOLine only).
+	openSet func(line string) func(pgpio.Pull, pgpio.Edge) (lineSet, error)
 }
 
 // hostEnv is what OpenHost uses of the machine, replaced in tests.
@@ -90,6 +96,9 @@ func ioctlChips() []hostChip {
 				return l
 			}
 			return nil
+		}
+		hc.openSet = func(line string) func(pgpio.Pull, pgpio.Edge) (lineSet, error) {
+			return openIoctlSet(c, line)
 		}
 		out = append(out, hc)
 	}
@@ -285,12 +294,11 @@ func pickLine(chips []hostChip, name string) (int, string, bool) {
 // bcmName normalises "GPIO17" (any case) and refuses anything else: a bare
 // number would make periph's registry look a pin up by number.
 func bcmName(name string) (string, bool) {
-	if len(name) > 4 && strings.EqualFold(name[:4], "GPIO") && name[4] >= '0' && name[4] <= '9' {
-		if n, err := strconv.Atoi(name[4:]); err == nil {
-			return "GPIO" + strconv.Itoa(n), true
-		}
+	n, ok := wiring.GPIONumber(name)
+	if !ok {
+		return "", false
 	}
-	return "", false
+	return "GPIO" + strconv.Itoa(n), true
 }
 
 // Pin returns the line called name ("GPIO17"): first on the GPIO chip with a
@@ -299,7 +307,7 @@ func bcmName(name string) (string, bool) {
 func (h *Host) Pin(name string) (pgpio.PinIO, error) {
 	n, ok := bcmName(name)
 	if !ok {
-		return nil, fmt.Errorf("host: %q is not a BCM GPIO name like GPIO17", name)
+		return nil, fmt.Errorf("host: %q is not a BCM GPIO name like GPIO17 (GPIO0 to GPIO27)", name)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -308,8 +316,14 @@ func (h *Host) Pin(name string) (pgpio.PinIO, error) {
 	}
 	var p pgpio.PinIO
 	if i, line, ok := pickLine(h.chips, n); ok {
-		if p = h.chips[i].line(line); p != nil {
-			h.log.Debug("gpio line", "pin", n, "chip", h.chips[i].name, "label", h.chips[i].label, "line", line)
+		c := h.chips[i]
+		if l := c.line(line); l != nil {
+			hl := &hostLine{line: l, now: time.Now, log: h.log}
+			if c.openSet != nil {
+				hl.openSet = c.openSet(line)
+			}
+			p = hl
+			h.log.Debug("gpio line", "pin", n, "chip", c.name, "label", c.label, "line", line)
 		}
 	}
 	if p == nil {
@@ -340,25 +354,55 @@ func (h *Host) notFound(name string) error {
 	return errors.New(msg)
 }
 
+// Release closes the line of pin name alone (the kernel frees it; a Run on
+// it returns an error); the next Pin requests it again. Releasing a pin not
+// handed out does nothing.
+func (h *Host) Release(name string) error {
+	n, ok := bcmName(name)
+	if !ok {
+		return fmt.Errorf("host: %q is not a BCM GPIO name like GPIO17 (GPIO0 to GPIO27)", name)
+	}
+	h.mu.Lock()
+	p := h.pins[n]
+	delete(h.pins, n)
+	h.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	if err := closePin(p); err != nil {
+		return fmt.Errorf("host: releasing %s: %w", n, err)
+	}
+	h.log.Debug("gpio line released", "pin", n)
+	return nil
+}
+
+// closePin interrupts waits on p and releases it.
+func closePin(p pgpio.PinIO) error {
+	if hl, ok := p.(*hostLine); ok {
+		return hl.Close()
+	}
+	err := p.Halt()
+	switch c := p.(type) {
+	case interface{ Close() }:
+		c.Close()
+	case interface{ Close() error }:
+		err = errors.Join(err, c.Close())
+	}
+	return err
+}
+
 // Close releases the lines handed out (the kernel frees them; the next Pin
 // requests them again) and interrupts pending edge waits.
 func (h *Host) Close() error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	pins := h.pins
+	h.pins = map[string]pgpio.PinIO{}
+	h.mu.Unlock()
 	var errs []error
-	for name, p := range h.pins {
-		if err := p.Halt(); err != nil {
+	for name, p := range pins {
+		if err := closePin(p); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
-		switch c := p.(type) {
-		case interface{ Close() }:
-			c.Close()
-		case interface{ Close() error }:
-			if err := c.Close(); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", name, err))
-			}
-		}
-		delete(h.pins, name)
 	}
 	return errors.Join(errs...)
 }

@@ -201,7 +201,7 @@ func TestOpenHostLogsFailedDriversAndGoesOn(t *testing.T) {
 		t.Errorf("Name() = %q", h.Name())
 	}
 	p, err := h.Pin("GPIO17")
-	if err != nil || p != line17 {
+	if hl, ok := p.(*hostLine); err != nil || !ok || hl.line != line17 {
 		t.Fatalf("Pin(GPIO17) = %v, %v", p, err)
 	}
 	if p2, _ := h.Pin("gpio17"); p2 != p {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,24 +24,52 @@ type Event struct {
 	Name   string    // the input's mapping name
 	Pin    string    // the pin's name, e.g. "GPIO27"
 	Active bool      // logical state after active-low: true = pressed
-	Time   time.Time // when the change was seen
+	Time   time.Time // when the change happened (for a change reconciled at the end of a debounce window: the window's end)
+	Seq    uint64    // 1 for the input's first event, then one more for each
 }
 
 // defaultPoll is the polling interval of an input whose pin cannot deliver
 // edges and whose configuration sets no Poll.
 const defaultPoll = 2 * time.Millisecond
 
-// edgeWaitMax bounds every WaitForEdge call, so that a cancelled context is
-// noticed even if Halt did not interrupt the wait (on gpioioctl,
-// WaitForEdge(0) waits forever and WaitForEdge(-1) returns at once; neither
-// is used).
+// edgeWaitMax bounds each WaitForEdge call on a pin that is neither a sim
+// pin nor a host line set (periph's gpiotest fakes, registry pins): their
+// Halt may do nothing (gpiotest) and their WaitForEdge(0) may wait forever
+// (gpioioctl), so a cancelled context is noticed at the latest after this.
 const edgeWaitMax = 100 * time.Millisecond
 
-// In is a debounced digital input. Edges come from the pin's interrupts
-// (WaitForEdge) unless the pin cannot deliver them or InConfig.Poll is set,
-// in which case the level is read at an interval. A change is reported on its
-// first edge; edges inside the debounce window are ignored; at the end of the
-// window the level is read again and a difference is reported at once.
+// haltRetry is how often Run repeats Halt after its context is cancelled,
+// until the watcher has returned: a Halt that lands just before a wait
+// starts is lost on periph's gpioioctl (the wait resets the deadline that
+// Halt set). Nothing runs at this pace before the cancel.
+const haltRetry = 2 * time.Millisecond
+
+// pinChange is one change of a pin's electrical level and when it happened.
+type pinChange struct {
+	level pgpio.Level
+	at    time.Time
+}
+
+// changeSource is a pin that reports every change with its own level and
+// time: sim pins and the host's line-set inputs. Two changes between two
+// calls are two results, in order.
+type changeSource interface {
+	// nextChange returns the oldest change not yet returned, waiting for one
+	// up to timeout (< 0: without limit; 0: only one already queued). ok is
+	// false on timeout, when done is closed or when Halt interrupted the wait.
+	// err is not nil when the pin can deliver no more changes (released,
+	// reconfigured, a driver error).
+	nextChange(done <-chan struct{}, timeout time.Duration) (c pinChange, ok bool, err error)
+	// delivers reports whether the pin, as configured now, delivers changes
+	// with their level (a host line whose line set could not be opened does
+	// not).
+	delivers() bool
+}
+
+// In is a debounced digital input. Changes come from the pin's edge events
+// unless the pin cannot deliver them or InConfig.Poll is set, in which case
+// the level is read at an interval. See the package documentation for what
+// each kind of pin guarantees.
 type In struct {
 	p    pgpio.PinIn
 	cfg  InConfig
@@ -52,9 +79,13 @@ type In struct {
 
 	active  atomic.Bool // debounced logical state
 	running atomic.Bool
+	wakes   atomic.Uint64 // returns from the source's wait (tests check idle inputs sleep)
 
-	mu  sync.Mutex // guards deb (only Run uses it; the lock keeps -race honest)
+	src changeSource // nil: poll
+
+	// Used only by Run's goroutine.
 	deb debouncer
+	seq uint64
 }
 
 // NewIn configures p as an input of c: In(c.Pull, BothEdges). When that fails,
@@ -72,6 +103,9 @@ func NewIn(p pgpio.PinIn, c InConfig, log *slog.Logger) (*In, error) {
 		return nil, fmt.Errorf("input %q on %s: debounce (%v) and poll (%v) must not be negative", c.Name, p.Name(), c.Debounce, c.Poll)
 	}
 	i := &In{p: p, cfg: c, log: log, now: time.Now}
+	if s, ok := p.(*simPin); ok {
+		i.now = s.sim.now // changes are stamped with the sim's clock
+	}
 	if c.Poll > 0 {
 		if err := p.In(c.Pull, pgpio.NoEdge); err != nil {
 			return nil, fmt.Errorf("input %q on %s: configuring as input with %s: %w", c.Name, p.Name(), c.Pull, pinHint(err))
@@ -85,6 +119,13 @@ func NewIn(p pgpio.PinIn, c InConfig, log *slog.Logger) (*In, error) {
 		i.poll = defaultPoll
 		log.Warn("input polls", "name", c.Name, "pin", p.Name(), "every", defaultPoll,
 			"reason", fmt.Sprintf("edge detection is not available on this pin: %v", edgeErr))
+	}
+	if i.poll == 0 {
+		if cs, ok := p.(changeSource); ok && cs.delivers() {
+			i.src = cs
+		} else {
+			i.src = &readSource{p: p, now: func() time.Time { return i.now() }, log: log, name: c.Name}
+		}
 	}
 	state := i.logical(p.Read())
 	i.active.Store(state)
@@ -102,108 +143,138 @@ func (i *In) Active() bool {
 	return i.active.Load()
 }
 
-// Run watches the input until ctx is done and calls emit (from Run's
-// goroutine) for every debounced change. A panic in emit is logged and the
-// input keeps running. Run must not be called twice at the same time.
-func (i *In) Run(ctx context.Context, emit func(Event)) {
+// Run watches the input and calls emit (from Run's goroutine) for every
+// debounced change, until ctx is done; then it returns nil. When the watcher
+// dies (the pin was released or reconfigured, a driver error or panic) Run
+// logs it once at error level and returns an error naming the input, the pin
+// and the cause. A panic in emit is logged and the input keeps running. A
+// second Run while one is running returns an error at once.
+func (i *In) Run(ctx context.Context, emit func(Event)) (err error) {
 	if !i.running.CompareAndSwap(false, true) {
+		err := fmt.Errorf("input %q on %s is already running; the second Run is ignored", i.cfg.Name, i.p.Name())
 		i.log.Error("input is already running; ignoring the second Run", "name", i.cfg.Name, "pin", i.p.Name())
-		return
+		return err
 	}
 	defer i.running.Store(false)
 	defer func() {
+		panicked := false
 		if r := recover(); r != nil {
-			i.log.Error("input stopped after a panic in the pin driver", "name", i.cfg.Name, "pin", i.p.Name(), "panic", r)
+			err, panicked = fmt.Errorf("pin driver panicked: %v", r), true
+		}
+		if err != nil {
+			if ctx.Err() != nil && !panicked {
+				err = nil // a release racing with the cancel is not a death
+				return
+			}
+			i.log.Error("input stopped", "name", i.cfg.Name, "pin", i.p.Name(), "err", err)
+			err = fmt.Errorf("input %q on %s stopped: %w", i.cfg.Name, i.p.Name(), err)
 		}
 	}()
 	if emit == nil {
 		emit = func(Event) {}
 	}
 	if i.poll > 0 {
-		i.runPoll(ctx, emit)
-		return
+		return i.runPoll(ctx, emit)
 	}
-	i.runEdges(ctx, emit)
-}
-
-// runEdges waits for edges with a finite timeout; Halt interrupts the wait
-// when ctx is cancelled.
-func (i *In) runEdges(ctx context.Context, emit func(Event)) {
-	stop := context.AfterFunc(ctx, func() { _ = i.p.Halt() })
-	defer stop()
-	warned := false
-	for ctx.Err() == nil {
-		wait := edgeWaitMax
-		if dl, open := i.deadline(); open {
-			rem := dl.Sub(i.now())
-			if rem <= 0 {
-				i.sample(emit) // the window ended: reconcile
-				continue
-			}
-			wait = min(wait, rem)
-		}
-		start := time.Now()
-		if i.p.WaitForEdge(wait) {
-			if ctx.Err() == nil {
-				i.sample(emit)
-			}
-			continue
-		}
-		// A wait that ends at once without an edge (a released or
-		// reconfigured line, a driver error) must not become a busy loop.
-		if early := time.Since(start); early < wait/2 && ctx.Err() == nil {
-			if !warned {
-				warned = true
-				i.log.Warn("waiting for an edge fails at once; retrying at a slower pace", "name", i.cfg.Name, "pin", i.p.Name())
-			}
-			t := time.NewTimer(wait - early)
+	src := i.src
+	// Halt interrupts a wait without a timeout; repeat it until the watcher
+	// has returned (see haltRetry). Nothing of this runs before the cancel.
+	exited := make(chan struct{})
+	defer close(exited)
+	stop := context.AfterFunc(ctx, func() {
+		t := time.NewTicker(haltRetry)
+		defer t.Stop()
+		for {
+			_ = i.p.Halt()
 			select {
-			case <-ctx.Done():
+			case <-exited:
+				return
 			case <-t.C:
 			}
-			t.Stop()
 		}
-	}
+	})
+	defer stop()
+	return i.runChanges(ctx, src, emit)
 }
 
-// runPoll reads the level every i.poll.
-func (i *In) runPoll(ctx context.Context, emit func(Event)) {
+// runChanges takes the pin's changes in order. It waits without a timeout
+// unless a debounce window is open, and then only until the window ends.
+func (i *In) runChanges(ctx context.Context, src changeSource, emit func(Event)) error {
+	done := ctx.Done()
+	for ctx.Err() == nil {
+		timeout := time.Duration(-1)
+		if dl, open := i.deb.deadline(); open {
+			timeout = max(0, dl.Sub(i.now()))
+		}
+		c, ok, err := src.nextChange(done, timeout)
+		i.wakes.Add(1)
+		if err != nil {
+			return err
+		}
+		if ok {
+			i.apply(c.at, i.logical(c.level), emit)
+			continue
+		}
+		// Timeout (nothing queued), halt or cancel: end a window that is over.
+		if ctx.Err() != nil {
+			break
+		}
+		now := i.now()
+		if _, reads := src.(*readSource); reads && i.deb.open && !i.deb.inWindow(now) {
+			// No event carries a level: read it as a cross-check.
+			i.deb.note(now, i.logical(i.p.Read()))
+		}
+		i.expire(now, emit)
+	}
+	return nil
+}
+
+// runPoll reads the level every i.poll: the one place where a timer runs
+// while the input is idle.
+func (i *In) runPoll(ctx context.Context, emit func(Event)) error {
 	t := time.NewTicker(i.poll)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
-			i.sample(emit)
+			now := i.now()
+			state := i.logical(i.p.Read())
+			if !i.deb.inWindow(now) {
+				// At a window's end the level read now is the truth, not the
+				// last (possibly bouncing) sample inside the window.
+				i.deb.note(now, state)
+			}
+			i.apply(now, state, emit)
 		}
 	}
 }
 
-func (i *In) deadline() (time.Time, bool) {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return i.deb.deadline()
+// apply feeds one level seen at t to the debouncer, after ending a window
+// that was over by then, and emits what is reported.
+func (i *In) apply(t time.Time, state bool, emit func(Event)) {
+	i.expire(t, emit)
+	if i.deb.feed(t, state) {
+		i.report(t, state, emit)
+	}
 }
 
-// sample reads the level (unless inside the debounce window, where it would
-// be ignored anyway), feeds the debouncer and emits a change.
-func (i *In) sample(emit func(Event)) {
-	now := i.now()
-	i.mu.Lock()
-	if i.deb.inWindow(now) {
-		i.mu.Unlock()
-		return
+// expire ends the debounce window if it is over at now, emitting the
+// reconciled state if it differs.
+func (i *In) expire(now time.Time, emit func(Event)) {
+	if at, ok := i.deb.expire(now); ok {
+		i.report(at, i.deb.state, emit)
 	}
-	state := i.logical(i.p.Read())
-	changed := i.deb.update(now, state)
-	i.mu.Unlock()
-	if !changed {
-		return
-	}
+}
+
+func (i *In) report(t time.Time, state bool, emit func(Event)) {
 	i.active.Store(state)
-	ev := Event{Name: i.cfg.Name, Pin: i.p.Name(), Active: state, Time: now}
-	i.log.Debug("input changed", "name", ev.Name, "pin", ev.Pin, "active", ev.Active)
+	i.seq++
+	ev := Event{Name: i.cfg.Name, Pin: i.p.Name(), Active: state, Time: t, Seq: i.seq}
+	if i.log.Enabled(context.Background(), slog.LevelDebug) {
+		i.log.Debug("input changed", "name", ev.Name, "pin", ev.Pin, "active", ev.Active, "seq", ev.Seq)
+	}
 	i.emit(emit, ev)
 }
 
@@ -215,4 +286,44 @@ func (i *In) emit(emit func(Event), ev Event) {
 		}
 	}()
 	emit(ev)
+}
+
+// readSource is the changeSource of a periph pin that only says that an edge
+// happened (WaitForEdge returns a bool): the level is read after each edge.
+// Two changes before the read look like one level, or none; sim pins and host
+// line sets do not have this limit. Its waits are finite (edgeWaitMax).
+type readSource struct {
+	p      pgpio.PinIn
+	now    func() time.Time
+	log    *slog.Logger
+	name   string
+	warned bool
+}
+
+func (r *readSource) delivers() bool { return false }
+
+func (r *readSource) nextChange(done <-chan struct{}, timeout time.Duration) (pinChange, bool, error) {
+	wait := edgeWaitMax
+	if timeout >= 0 && timeout < wait {
+		wait = max(timeout, time.Nanosecond) // 0 would wait forever on gpioioctl
+	}
+	start := time.Now()
+	if r.p.WaitForEdge(wait) {
+		return pinChange{level: r.p.Read(), at: r.now()}, true, nil
+	}
+	// A wait that ends at once without an edge (a released or reconfigured
+	// line, a driver error) must not become a busy loop.
+	if early := time.Since(start); wait >= time.Millisecond && early < wait/2 {
+		if !r.warned {
+			r.warned = true
+			r.log.Warn("waiting for an edge fails at once; retrying at a slower pace", "name", r.name, "pin", r.p.Name())
+		}
+		t := time.NewTimer(wait - early)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+		}
+	}
+	return pinChange{}, false, nil
 }

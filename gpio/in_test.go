@@ -236,8 +236,9 @@ func (p *timeoutPin) WaitForEdge(d time.Duration) bool {
 
 func (p *timeoutPin) Halt() error { p.halts.Add(1); return nil }
 
-// gpioioctl's WaitForEdge(0) waits forever and (-1) returns at once: Run
-// must use neither, and must Halt the pin when cancelled.
+// On a generic periph pin (not sim, not a host line set), whose Halt may do
+// nothing and whose WaitForEdge(0) may wait forever (gpioioctl's GPIOLine):
+// Run waits with a finite timeout, and Halts the pin when cancelled.
 func TestInFiniteWaitsAndHaltOnCancel(t *testing.T) {
 	p := &timeoutPin{Pin: gpiotest.Pin{N: "GPIO27", EdgesChan: make(chan pgpio.Level, 4)}}
 	in, err := NewIn(p, InConfig{Name: "b", Pull: pgpio.PullUp, Debounce: ms(5)}, slog.New(slog.DiscardHandler))
@@ -321,9 +322,16 @@ func TestInRunCancelAndSingleRun(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { in.Run(ctx, nil); close(done) }()
+	go func() {
+		if err := in.Run(ctx, nil); err != nil {
+			t.Errorf("Run after cancel = %v, want nil", err)
+		}
+		close(done)
+	}()
 	waitFor(t, "Run started", in.running.Load)
-	in.Run(context.Background(), nil) // returns at once: already running
+	if err := in.Run(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "already running") {
+		t.Errorf("second Run = %v, want an already-running error", err)
+	}
 	if got := buf.lines("already running"); len(got) != 1 {
 		t.Errorf("second Run log = %q", got)
 	}

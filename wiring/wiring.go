@@ -258,3 +258,20 @@ func usable(s string, p Pin) (Pin, error) {
 	}
 	return p, nil
 }
+
+// GPIONumber returns the BCM number of a canonical GPIO name: "GPIO17" (any
+// case) is 17. It accepts exactly "GPIO" followed by a decimal number on the
+// header, GPIO0 to GPIO27 (including the reserved GPIO0 and GPIO1, which a
+// backend may still hand out), and nothing else: no "17", "BCM17", "pin 11",
+// sign or space. Mapping files go through Resolve, which accepts every
+// spelling; backends use GPIONumber on the names Resolve produced.
+func GPIONumber(name string) (int, bool) {
+	if len(name) < 5 || len(name) > 12 || !strings.EqualFold(name[:4], "GPIO") || !isDigits(name[4:]) {
+		return 0, false
+	}
+	n, err := strconv.Atoi(name[4:])
+	if err != nil || n > lastBCM {
+		return 0, false
+	}
+	return n, true
+}

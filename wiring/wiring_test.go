@@ -323,3 +323,25 @@ func TestWriteTableError(t *testing.T) {
 		t.Fatalf("WriteTable to a failing writer = %v, want %v", err, errWrite)
 	}
 }
+
+func TestGPIONumber(t *testing.T) {
+	for name, want := range map[string]int{"GPIO0": 0, "GPIO1": 1, "gpio17": 17, "Gpio27": 27, "GPIO017": 17} {
+		if n, ok := GPIONumber(name); !ok || n != want {
+			t.Errorf("GPIONumber(%q) = %d, %v; want %d", name, n, ok, want)
+		}
+	}
+	for _, bad := range []string{"", "GPIO", "GPIO28", "GPIO41", "GPIO-1", "GPIO+3", "GPIO 3", "17", "BCM17", "pin 11", "GPIO1x", "GPIO00028", "GPIO99999999999"} {
+		if n, ok := GPIONumber(bad); ok {
+			t.Errorf("GPIONumber(%q) = %d, true; want false", bad, n)
+		}
+	}
+	// Every name the header table gives is accepted and round-trips.
+	for _, p := range Header() {
+		if p.Kind != GPIO {
+			continue
+		}
+		if n, ok := GPIONumber(p.Name()); !ok || n != p.BCM {
+			t.Errorf("GPIONumber(%q) = %d, %v", p.Name(), n, ok)
+		}
+	}
+}
