@@ -61,6 +61,10 @@ func memInfoDrops(c *net.UDPConn) (drops uint32, ok bool) {
 	return drops, ok
 }
 
+// sendtoFunc is syscall.Sendto; tests replace it to play a full send buffer,
+// which loopback never has (it frees a datagram's buffer as it sends it).
+var sendtoFunc = syscall.Sendto
+
 // sendTo sends b to to with one sendto(2) with MSG_DONTWAIT on the socket:
 // it never waits for room in the send buffer (EAGAIN instead).
 func sendTo(c *net.UDPConn, si sockInfo, b []byte, to netip.AddrPort) error {
@@ -89,7 +93,7 @@ func sendTo(c *net.UDPConn, si sockInfo, b []byte, to netip.AddrPort) error {
 	}
 	var serr error
 	if err := raw.Write(func(fd uintptr) bool {
-		serr = syscall.Sendto(int(fd), b, syscall.MSG_DONTWAIT, sa)
+		serr = sendtoFunc(int(fd), b, syscall.MSG_DONTWAIT, sa)
 		return true // done, whatever happened: never wait for writability
 	}); err != nil {
 		return err

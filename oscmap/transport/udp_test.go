@@ -69,8 +69,14 @@ type got struct {
 // returned channel, and stops it at the end of the test.
 func serve(t *testing.T, h func(*osc.Message)) (*UDP, <-chan got, *logBuf) {
 	t.Helper()
+	return serveWith(t, h)
+}
+
+// serveWith is serve with options.
+func serveWith(t *testing.T, h func(*osc.Message), opts ...Option) (*UDP, <-chan got, *logBuf) {
+	t.Helper()
 	log, lb := testLogger()
-	s, err := ListenUDP("127.0.0.1:0", log)
+	s, err := ListenUDP("127.0.0.1:0", log, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
