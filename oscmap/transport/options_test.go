@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -136,38 +135,6 @@ func TestWriteToReplyFromHandler(t *testing.T) {
 				t.Errorf("answer %v %v, want /ack i 7", els, err)
 			}
 		})
-	}
-}
-
-// TestWriteToNeverWaits plays a full send buffer (EAGAIN from sendto, which
-// loopback never gives): WriteTo returns at once with ErrWouldBlock, and it
-// asked the kernel not to wait (MSG_DONTWAIT).
-func TestWriteToNeverWaits(t *testing.T) {
-	u, err := ListenUDP("127.0.0.1:0", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer u.Close()
-	var flags int
-	old := sendtoFunc
-	sendtoFunc = func(fd int, p []byte, f int, to syscall.Sockaddr) error {
-		flags = f
-		return syscall.EAGAIN
-	}
-	defer func() { sendtoFunc = old }()
-	err = u.WriteTo([]byte("/x\x00\x00,\x00\x00\x00"), netip.MustParseAddrPort("127.0.0.1:9"))
-	if !errors.Is(err, ErrWouldBlock) {
-		t.Fatalf("WriteTo with a full send buffer: %v, want ErrWouldBlock", err)
-	}
-	if flags&syscall.MSG_DONTWAIT == 0 {
-		t.Errorf("sendto flags %#x, want MSG_DONTWAIT", flags)
-	}
-	sendtoFunc = old
-	if err := u.WriteTo([]byte("/x\x00\x00,\x00\x00\x00"), netip.AddrPort{}); err == nil {
-		t.Error("WriteTo(no address) = nil, want an error")
-	}
-	if err := u.WriteTo([]byte("/x\x00\x00,\x00\x00\x00"), netip.MustParseAddrPort("[::1]:9")); err == nil {
-		t.Error("WriteTo(IPv6) from an IPv4 socket = nil, want an error")
 	}
 }
 

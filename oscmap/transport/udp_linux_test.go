@@ -4,10 +4,12 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"regexp"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -80,4 +82,36 @@ func TestUDPKernelDropsTail(t *testing.T) {
 		m := regexp.MustCompile(`level=WARN msg="packets dropped by the kernel[^"]*" addr=\S+ new=\d+ total=(\d+)`).FindAllStringSubmatch(lb.String(), -1)
 		return len(m) > 0 && m[len(m)-1][1] == strconv.FormatUint(st.KernelDrops, 10)
 	})
+}
+
+// TestWriteToNeverWaits plays a full send buffer (EAGAIN from sendto, which
+// loopback never gives): WriteTo returns at once with ErrWouldBlock, and it
+// asked the kernel not to wait (MSG_DONTWAIT).
+func TestWriteToNeverWaits(t *testing.T) {
+	u, err := ListenUDP("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	var flags int
+	old := sendtoFunc
+	sendtoFunc = func(fd int, p []byte, f int, to syscall.Sockaddr) error {
+		flags = f
+		return syscall.EAGAIN
+	}
+	defer func() { sendtoFunc = old }()
+	err = u.WriteTo([]byte("/x\x00\x00,\x00\x00\x00"), netip.MustParseAddrPort("127.0.0.1:9"))
+	if !errors.Is(err, ErrWouldBlock) {
+		t.Fatalf("WriteTo with a full send buffer: %v, want ErrWouldBlock", err)
+	}
+	if flags&syscall.MSG_DONTWAIT == 0 {
+		t.Errorf("sendto flags %#x, want MSG_DONTWAIT", flags)
+	}
+	sendtoFunc = old
+	if err := u.WriteTo([]byte("/x\x00\x00,\x00\x00\x00"), netip.AddrPort{}); err == nil {
+		t.Error("WriteTo(no address) = nil, want an error")
+	}
+	if err := u.WriteTo([]byte("/x\x00\x00,\x00\x00\x00"), netip.MustParseAddrPort("[::1]:9")); err == nil {
+		t.Error("WriteTo(IPv6) from an IPv4 socket = nil, want an error")
+	}
 }

@@ -243,6 +243,9 @@ func TestServeHeldBytesAreBounded(t *testing.T) {
 	if held := st.Scheduled * 60000; held > maxHeldBytes || st.Scheduled == 0 {
 		t.Fatalf("%d of %d 60 KB messages held (%d bytes): want some, and at most %d bytes", st.Scheduled, sent, held, maxHeldBytes)
 	}
+	if st.Scheduled+st.HeldDropped != sent {
+		t.Errorf("%d held and %d dropped, want %d in all", st.Scheduled, st.HeldDropped, sent)
+	}
 	if !strings.Contains(lb.String(), "too many messages held for a future time tag") {
 		t.Errorf("the refused messages were not logged:\n%s", lb.String())
 	}
@@ -418,4 +421,33 @@ func TestEncodeToUDP(t *testing.T) {
 	if want := `/all ifsbhdTFN -3 0.250000 "hi" [3 bytes] 1099511627776 2.500000 #T #F Nil`; codec.Format(g.m) != want {
 		t.Errorf("received %s, want %s", codec.Format(g.m), want)
 	}
+}
+
+// BenchmarkServe sends one message at a time over loopback and waits for the
+// handler: the cost of a datagram through Serve, allocations included.
+func BenchmarkServe(b *testing.B) {
+	u, err := ListenUDP("127.0.0.1:0", slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ch := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- u.Serve(ctx, func(*osc.Message, netip.AddrPort) { ch <- struct{}{} }) }()
+	c, err := net.DialUDP("udp", nil, u.Addr().(*net.UDPAddr))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	p := msg("/led", ",i", be32(1))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Write(p); err != nil {
+			b.Fatal(err)
+		}
+		<-ch
+	}
+	b.StopTimer()
+	cancel()
+	<-done
 }
