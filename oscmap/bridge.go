@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/hypebeast/go-osc/osc"
+
+	"github.com/oscgpio/oscgpio/oscmap/codec"
+	"github.com/oscgpio/oscgpio/oscmap/transport"
 	pgpio "periph.io/x/conn/v3/gpio"
 
 	"github.com/oscgpio/oscgpio/config"
@@ -29,9 +32,9 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Counters are the bridge's running totals, on top of the Server's Stats.
+// Counters are the bridge's running totals, on top of the transport's Stats.
 type Counters struct {
-	Stats
+	transport.Stats
 	Handled    uint64 // messages the bridge finished with (scheduled ones when due)
 	Applied    uint64 // output actions (a message can drive several outputs)
 	Unmatched  uint64 // messages whose address matched no output
@@ -48,7 +51,7 @@ type Bridge struct {
 	log     *slog.Logger
 	backend gpio.Backend
 	sim     *gpio.Sim
-	srv     *Server
+	srv     *transport.UDP
 	sender  *Sender
 
 	outs []*output
@@ -131,7 +134,7 @@ func NewBridge(cfg *config.Config, backend gpio.Backend, opt Options) (_ *Bridge
 	if opt.Listen != "" {
 		listen = opt.Listen
 	}
-	if b.srv, err = Listen(listen, log); err != nil {
+	if b.srv, err = transport.ListenUDP(listen, log); err != nil {
 		return nil, err
 	}
 	if b.sender, err = NewSender(log); err != nil {
@@ -196,37 +199,12 @@ func (b *Bridge) Run(ctx context.Context) (err error) {
 			n.in.Run(ctx, func(e gpio.Event) { b.report(n, e) })
 		}()
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		b.watchDrops(ctx)
-	}()
-
 	b.log.Info("oscgpio listening", "addr", b.srv.Addr().String(), "gpio", b.backend.Name(), "mapping", b.cfg.File,
 		"outputs", len(b.outs), "inputs", len(b.ins))
 	err = b.srv.Serve(ctx, b.handle)
 	cancel()
 	wg.Wait()
 	return err
-}
-
-// watchDrops says in the log when the kernel dropped packets at the socket:
-// the bridge was sent more than it could read in time.
-func (b *Bridge) watchDrops(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	var last uint64
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if d := b.srv.Stats().KernelDrops; d > last {
-				b.log.Warn("packets dropped by the kernel: the socket buffer was full", "new", d-last, "total", d)
-				last = d
-			}
-		}
-	}
 }
 
 // Close puts every output at its safe level and closes the sockets and the
@@ -266,9 +244,9 @@ func (b *Bridge) safe() error {
 
 // handle applies one received message. The server calls it from its one
 // reader goroutine, in arrival order (bundle elements at their time tag).
-func (b *Bridge) handle(m *osc.Message, from net.Addr) {
+func (b *Bridge) handle(m *osc.Message, from netip.AddrPort) {
 	defer b.handled.Add(1)
-	b.log.Info("recv", "osc", Format(m), "from", from.String())
+	b.log.Info("recv", "osc", codec.Format(m), "from", from.String())
 	if strings.HasPrefix(m.Address, "/sim/") {
 		b.simDrive(m, from)
 		return
@@ -289,7 +267,7 @@ func (b *Bridge) handle(m *osc.Message, from net.Addr) {
 	}
 }
 
-func (b *Bridge) apply(o *output, m *osc.Message, from net.Addr) {
+func (b *Bridge) apply(o *output, m *osc.Message, from netip.AddrPort) {
 	var err error
 	if len(m.Arguments) == 0 {
 		switch o.cfg.NoArg {
@@ -321,7 +299,7 @@ func (b *Bridge) apply(o *output, m *osc.Message, from net.Addr) {
 
 // simDrive handles /sim/<pin> <level>: the electrical level forced onto an
 // input pin of the simulator, as a finger on a button would.
-func (b *Bridge) simDrive(m *osc.Message, from net.Addr) {
+func (b *Bridge) simDrive(m *osc.Message, from netip.AddrPort) {
 	if b.sim == nil {
 		b.rejected.Add(1)
 		b.log.Warn("/sim/ messages are accepted with --gpio sim only", "address", m.Address, "from", from.String())
@@ -356,11 +334,11 @@ func (b *Bridge) report(n *input, e gpio.Event) {
 	for _, d := range n.dests {
 		if err := b.sender.Send(d.Addr, m); err != nil {
 			b.sendErrors.Add(1)
-			b.log.Warn("send failed", "osc", Format(m), "to", d.Name, "addr", d.Addr, "err", err)
+			b.log.Warn("send failed", "osc", codec.Format(m), "to", d.Name, "addr", d.Addr, "err", err)
 			continue
 		}
 		b.sent.Add(1)
-		b.log.Info("sent", "osc", Format(m), "to", d.Name, "addr", d.Addr)
+		b.log.Info("sent", "osc", codec.Format(m), "to", d.Name, "addr", d.Addr)
 	}
 }
 

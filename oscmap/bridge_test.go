@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/hypebeast/go-osc/osc"
+
+	"github.com/oscgpio/oscgpio/oscmap/codec"
 	pgpio "periph.io/x/conn/v3/gpio"
 
 	"github.com/oscgpio/oscgpio/config"
@@ -132,7 +134,7 @@ func TestBridgeRoutes(t *testing.T) {
 		sendAndWait(t, b, s.msg)
 		for pin, want := range s.want {
 			if got := level(t, sim, pin); got != want {
-				t.Fatalf("step %d (%s): %s is %v, want %v", i, Format(s.msg), pin, got, want)
+				t.Fatalf("step %d (%s): %s is %v, want %v", i, codec.Format(s.msg), pin, got, want)
 			}
 		}
 	}
@@ -157,11 +159,11 @@ func TestBridgeReportsInputs(t *testing.T) {
 		if err != nil {
 			t.Fatalf("waiting for %s: %v", w, err)
 		}
-		els, err := Decode(buf[:n])
+		els, err := codec.Decode(buf[:n])
 		if err != nil || len(els) != 1 {
 			t.Fatalf("report %d: %v %v", i, els, err)
 		}
-		if got := Format(els[0].Msg); got != w {
+		if got := codec.Format(els[0].Msg); got != w {
 			t.Errorf("report %d = %s, want %s", i, got, w)
 		}
 	}
@@ -233,7 +235,7 @@ func TestInputMessage(t *testing.T) {
 		{'h', true, "/b h 3"}, {'T', true, "/b T"}, {'T', false, "/b F"},
 	} {
 		in.Type = c.typ
-		got := Format(InputMessage(in, c.active))
+		got := codec.Format(InputMessage(in, c.active))
 		// Format prints T and F as oscdump does (#T, #F) after the type tags.
 		if c.typ == 'T' {
 			got = strings.Fields(got)[0] + " " + strings.Fields(got)[1]

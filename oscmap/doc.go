@@ -1,17 +1,15 @@
 // Package oscmap is the bridge engine between Open Sound Control and GPIO pins.
 //
 // It is the only package that knows both sides. Incoming UDP datagrams are
-// decoded with go-osc's codec, their address patterns are matched against the
+// read by package transport and decoded by package codec, their address patterns are matched against the
 // addresses of the mapping file, the arguments are coerced to on/off and the
 // matching outputs are driven. Debounced input changes go the other way: each
 // becomes an OSC message sent to the input's destinations.
 //
-//	UDP packet -> Decode -> Match -> Bool -> gpio.Out
+//	UDP packet -> transport -> codec.Decode -> Match -> Bool -> gpio.Out
 //	gpio.In event -> message (i, f, d, h or T) -> Sender -> UDP to destinations
 //
 // The pieces are usable on their own: Match implements OSC 1.0 address
-// patterns without building a regexp from sender input, Decode frames bundles
-// and rejects malformed packets with a reason, Server reads one socket in
-// arrival order and schedules bundles with a future time tag, and Sender keeps
-// one long-lived socket for every destination.
+// patterns without building a regexp from sender input, and Sender keeps one
+// long-lived socket for every destination.
 package oscmap

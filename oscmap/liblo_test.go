@@ -3,15 +3,15 @@ package oscmap
 import (
 	"bufio"
 	"context"
-	"net"
 	"os/exec"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hypebeast/go-osc/osc"
+
+	"github.com/oscgpio/oscgpio/oscmap/codec"
 )
 
 // These tests use liblo's command line tools (Debian package liblo-tools),
@@ -24,31 +24,6 @@ func needTool(t *testing.T, name string) string {
 		t.Skipf("%s not installed (Debian package liblo-tools)", name)
 	}
 	return p
-}
-
-// TestOscsendToServer checks what the Server reads from liblo's oscsend.
-func TestOscsendToServer(t *testing.T) {
-	oscsend := needTool(t, "oscsend")
-	s, ch, _ := serve(t, nil)
-	port := strconv.Itoa(s.Addr().(*net.UDPAddr).Port)
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"/led", "i", "1"}, "/led i 1"},
-		{[]string{"/x", "f", "0.5"}, "/x f 0.500000"},
-		{[]string{"/types", "ihfdsTFN", "-1", "5000000000", "0.25", "2.5", "hello"}, `/types ihfdsTFN -1 5000000000 0.250000 2.500000 "hello" #T #F Nil`},
-		{[]string{"/led[", "i", "1"}, "/led[ i 1"},
-		{[]string{"/noargs"}, "/noargs"},
-	} {
-		cmd := exec.Command(oscsend, append([]string{"127.0.0.1", port}, c.args...)...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("oscsend %v: %v\n%s", c.args, err, out)
-		}
-		if g := next(t, ch); Format(g.m) != c.want {
-			t.Errorf("oscsend %v: received %s, want %s", c.args, Format(g.m), c.want)
-		}
-	}
 }
 
 // TestSenderToOscdump checks that liblo's oscdump prints what the Sender
@@ -117,13 +92,13 @@ func TestSenderToOscdump(t *testing.T) {
 		for {
 			l, ok := readLine(wait)
 			if !ok {
-				t.Fatalf("oscdump printed nothing for %s", Format(m))
+				t.Fatalf("oscdump printed nothing for %s", codec.Format(m))
 			}
 			if l == "/ready i 1" {
 				continue // a late answer to the readiness probe
 			}
-			if l != Format(m) {
-				t.Errorf("oscdump printed %q, Format %q", l, Format(m))
+			if l != codec.Format(m) {
+				t.Errorf("oscdump printed %q, Format %q", l, codec.Format(m))
 			}
 			break
 		}

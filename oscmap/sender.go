@@ -1,18 +1,15 @@
 package oscmap
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
 	"sync"
 
 	"github.com/hypebeast/go-osc/osc"
-)
 
-// maxDatagram is the largest UDP payload over IPv4.
-const maxDatagram = 65507
+	"github.com/oscgpio/oscgpio/oscmap/codec"
+)
 
 // A Sender sends OSC messages over UDP to any number of destinations from one
 // long-lived socket, bound to an ephemeral port on every interface, instead of
@@ -41,22 +38,13 @@ func NewSender(log *slog.Logger) (*Sender, error) {
 	return &Sender{conn: conn, log: log, addrs: make(map[string]*net.UDPAddr)}, nil
 }
 
-// Send encodes m with go-osc and sends it to to, a "host:port". The address
+// Send encodes m with codec.Encode and sends it to to, a "host:port". The address
 // is resolved on first use and kept for the Sender's life: a host name that
 // later moves to another IP address needs a new Sender.
 func (s *Sender) Send(to string, m *osc.Message) error {
-	if m == nil {
-		return errors.New("send: nil OSC message")
-	}
-	if !strings.HasPrefix(m.Address, "/") {
-		return fmt.Errorf("send to %s: OSC address %q must start with '/'", to, m.Address)
-	}
-	data, err := m.MarshalBinary()
+	data, err := codec.Encode(m)
 	if err != nil {
-		return fmt.Errorf("send %s to %s: cannot encode: %w", m.Address, to, err)
-	}
-	if len(data) > maxDatagram {
-		return fmt.Errorf("send %s to %s: message is %d bytes, more than the %d a UDP datagram can carry", m.Address, to, len(data), maxDatagram)
+		return fmt.Errorf("send to %s: %w", to, err)
 	}
 	ua, err := s.resolve(to)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hypebeast/go-osc/osc"
+
+	"github.com/oscgpio/oscgpio/oscmap/codec"
 )
 
 func listenUDP(t *testing.T) *net.UDPConn {
@@ -55,11 +57,11 @@ func TestSenderOneSocketDespitePortUnreachable(t *testing.T) {
 		if err != nil {
 			t.Fatalf("message %d: %v", i, err)
 		}
-		els, err := Decode(buf[:k])
+		els, err := codec.Decode(buf[:k])
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := Format(els[0].Msg), "/x i "+string(rune('0'+i)); got != want {
+		if got, want := codec.Format(els[0].Msg), "/x i "+string(rune('0'+i)); got != want {
 			t.Errorf("received %s, want %s", got, want)
 		}
 		if source == "" {
@@ -94,7 +96,7 @@ func TestSenderErrors(t *testing.T) {
 	} {
 		err := s.Send(c.to, c.m)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("Send(%q, %s) = %v, want an error with %q", c.to, Format(c.m), err, c.want)
+			t.Errorf("Send(%q, %s) = %v, want an error with %q", c.to, codec.Format(c.m), err, c.want)
 		}
 	}
 	s.Close()

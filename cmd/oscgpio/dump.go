@@ -4,14 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/hypebeast/go-osc/osc"
 
-	"github.com/oscgpio/oscgpio/oscmap"
+	"github.com/oscgpio/oscgpio/oscmap/codec"
+	"github.com/oscgpio/oscgpio/oscmap/transport"
 )
 
 // dumpCmd prints every message received, one line each, like liblo's oscdump.
@@ -32,7 +33,7 @@ func dumpCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := oscmap.Listen(*listen, log)
+	srv, err := transport.ListenUDP(*listen, log)
 	if err != nil {
 		return err
 	}
@@ -42,11 +43,11 @@ func dumpCmd(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// Serve calls this from one goroutine, in arrival order.
-	return srv.Serve(ctx, func(m *osc.Message, addr net.Addr) {
+	return srv.Serve(ctx, func(m *osc.Message, addr netip.AddrPort) {
 		if *from {
-			fmt.Fprintf(stdout, "%s %s\n", addr, oscmap.Format(m))
+			fmt.Fprintf(stdout, "%s %s\n", addr, codec.Format(m))
 			return
 		}
-		fmt.Fprintln(stdout, oscmap.Format(m))
+		fmt.Fprintln(stdout, codec.Format(m))
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/hypebeast/go-osc/osc"
 
 	"github.com/oscgpio/oscgpio/oscmap"
+	"github.com/oscgpio/oscgpio/oscmap/codec"
 )
 
 // sendCmd sends one message, or --count messages --interval apart with {i}
@@ -64,7 +65,7 @@ func sendCmd(args []string, stdout, stderr io.Writer) error {
 		if err := s.Send(*to, m); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "sent %s to %s\n", oscmap.Format(m), *to)
+		fmt.Fprintf(stdout, "sent %s to %s\n", codec.Format(m), *to)
 	}
 	return nil
 }
@@ -78,7 +79,7 @@ func buildMessage(words []string, i int) (*osc.Message, error) {
 	}
 	m := osc.NewMessage(addr)
 	for _, w := range words[1:] {
-		a, err := oscmap.ParseArg(strings.ReplaceAll(w, "{i}", idx))
+		a, err := codec.ParseArg(strings.ReplaceAll(w, "{i}", idx))
 		if err != nil {
 			return nil, err
 		}

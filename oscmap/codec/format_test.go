@@ -1,4 +1,4 @@
-package oscmap
+package codec
 
 import (
 	"math"

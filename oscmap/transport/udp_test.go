@@ -1,10 +1,11 @@
-package oscmap
+package transport
 
 import (
 	"bytes"
 	"context"
 	"log/slog"
 	"net"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/hypebeast/go-osc/osc"
+
+	"github.com/oscgpio/oscgpio/oscmap/codec"
 )
 
 // wait is the generous deadline for anything to arrive over loopback.
@@ -58,16 +61,22 @@ func serveReturned(t *testing.T, done <-chan error, what string) {
 // got is one call of the handler.
 type got struct {
 	m    *osc.Message
-	from net.Addr
+	from netip.AddrPort
 	at   time.Time
 }
 
 // serve starts a server on 127.0.0.1:0 that hands each message to the
 // returned channel, and stops it at the end of the test.
-func serve(t *testing.T, h func(*osc.Message)) (*Server, <-chan got, *logBuf) {
+func serve(t *testing.T, h func(*osc.Message)) (*UDP, <-chan got, *logBuf) {
+	t.Helper()
+	return serveWith(t, h)
+}
+
+// serveWith is serve with options.
+func serveWith(t *testing.T, h func(*osc.Message), opts ...Option) (*UDP, <-chan got, *logBuf) {
 	t.Helper()
 	log, lb := testLogger()
-	s, err := Listen("127.0.0.1:0", log)
+	s, err := ListenUDP("127.0.0.1:0", log, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +84,7 @@ func serve(t *testing.T, h func(*osc.Message)) (*Server, <-chan got, *logBuf) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- s.Serve(ctx, func(m *osc.Message, from net.Addr) {
+		done <- s.Serve(ctx, func(m *osc.Message, from netip.AddrPort) {
 			if h != nil {
 				h(m)
 			}
@@ -89,7 +98,7 @@ func serve(t *testing.T, h func(*osc.Message)) (*Server, <-chan got, *logBuf) {
 	return s, ch, lb
 }
 
-func dial(t *testing.T, s *Server) *net.UDPConn {
+func dial(t *testing.T, s *UDP) *net.UDPConn {
 	t.Helper()
 	c, err := net.DialUDP("udp", nil, s.Addr().(*net.UDPAddr))
 	if err != nil {
@@ -136,12 +145,12 @@ func TestServeMalformedBetweenValid(t *testing.T) {
 		msg("/led", ",i", be32(1)),
 		[]byte("/led\x00\x00\x00\x00,x\x00\x00\x00\x00\x00\x01"),
 		msg("/led", ",i", be32(0)))
-	if g := next(t, ch); Format(g.m) != "/led i 1" {
-		t.Fatalf("first message %s, want /led i 1", Format(g.m))
+	if g := next(t, ch); codec.Format(g.m) != "/led i 1" {
+		t.Fatalf("first message %s, want /led i 1", codec.Format(g.m))
 	}
 	g := next(t, ch)
-	if Format(g.m) != "/led i 0" {
-		t.Fatalf("second message %s, want /led i 0", Format(g.m))
+	if codec.Format(g.m) != "/led i 0" {
+		t.Fatalf("second message %s, want /led i 0", codec.Format(g.m))
 	}
 	if g.from.String() != c.LocalAddr().String() {
 		t.Errorf("from = %v, want the sender %v", g.from, c.LocalAddr())
@@ -197,16 +206,16 @@ func TestServeFutureBundle(t *testing.T) {
 			bundle(ntp(due.Add(50*time.Millisecond)), msg("/later", ",i", be32(4))), msg("/later", ",i", be32(3))),
 		msg("/now", ","))
 	g := next(t, ch)
-	if Format(g.m) != "/now" {
-		t.Fatalf("got %s first: a message of the future bundle was applied early", Format(g.m))
+	if codec.Format(g.m) != "/now" {
+		t.Fatalf("got %s first: a message of the future bundle was applied early", codec.Format(g.m))
 	}
 	for i := 1; i <= 4; i++ {
 		g := next(t, ch)
-		if want := "/later i " + strconv.Itoa(i); Format(g.m) != want {
-			t.Fatalf("got %s, want %s", Format(g.m), want)
+		if want := "/later i " + strconv.Itoa(i); codec.Format(g.m) != want {
+			t.Fatalf("got %s, want %s", codec.Format(g.m), want)
 		}
 		if early := due.Sub(g.at); early > time.Millisecond {
-			t.Errorf("%s applied %v before its time", Format(g.m), early)
+			t.Errorf("%s applied %v before its time", codec.Format(g.m), early)
 		}
 	}
 	if st := s.Stats(); st.Scheduled != 4 || st.Messages != 5 {
@@ -224,15 +233,18 @@ func TestServeHeldBytesAreBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	due := ntp(time.Now().Add(time.Hour))
-	const sent = 200 // 12 MB of blobs, over maxPendingBytes
+	const sent = 200 // 12 MB of blobs, over maxHeldBytes
 	for i := 1; i <= sent; i++ {
 		write(t, c, bundle(due, big))
 		// One at a time, so that the socket buffer never overflows.
 		eventually(t, "the bundle to be read", func() bool { return s.Stats().Messages >= uint64(i) })
 	}
 	st := s.Stats()
-	if held := st.Scheduled * 60000; held > maxPendingBytes || st.Scheduled == 0 {
-		t.Fatalf("%d of %d 60 KB messages held (%d bytes): want some, and at most %d bytes", st.Scheduled, sent, held, maxPendingBytes)
+	if held := st.Scheduled * 60000; held > maxHeldBytes || st.Scheduled == 0 {
+		t.Fatalf("%d of %d 60 KB messages held (%d bytes): want some, and at most %d bytes", st.Scheduled, sent, held, maxHeldBytes)
+	}
+	if st.Scheduled+st.HeldDropped != sent {
+		t.Errorf("%d held and %d dropped, want %d in all", st.Scheduled, st.HeldDropped, sent)
 	}
 	if !strings.Contains(lb.String(), "too many messages held for a future time tag") {
 		t.Errorf("the refused messages were not logged:\n%s", lb.String())
@@ -278,14 +290,14 @@ func TestServeHandlerPanic(t *testing.T) {
 func TestServeRateLimitsMalformedLog(t *testing.T) {
 	const bad = 50
 	log, lb := testLogger()
-	s, err := Listen("127.0.0.1:0", log)
+	s, err := ListenUDP("127.0.0.1:0", log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ch := make(chan string, 10)
 	done := make(chan error, 1)
 	go func() {
-		done <- s.Serve(context.Background(), func(m *osc.Message, _ net.Addr) { ch <- m.Address })
+		done <- s.Serve(context.Background(), func(m *osc.Message, _ netip.AddrPort) { ch <- m.Address })
 	}()
 	c := dial(t, s)
 	for range bad {
@@ -317,16 +329,16 @@ func TestServeRateLimitsMalformedLog(t *testing.T) {
 
 func TestServeStops(t *testing.T) {
 	t.Run("cancel", func(t *testing.T) {
-		s, err := Listen("127.0.0.1:0", nil)
+		s, err := ListenUDP("127.0.0.1:0", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- s.Serve(ctx, func(*osc.Message, net.Addr) {}) }()
+		go func() { done <- s.Serve(ctx, func(*osc.Message, netip.AddrPort) {}) }()
 		// A second Serve on the same server is refused while the first runs.
 		eventually(t, "Serve running", s.serving.Load)
-		if err := s.Serve(ctx, func(*osc.Message, net.Addr) {}); err == nil || !strings.Contains(err.Error(), "already running") {
+		if err := s.Serve(ctx, func(*osc.Message, netip.AddrPort) {}); err == nil || !strings.Contains(err.Error(), "already running") {
 			t.Errorf("second Serve: %v, want already running", err)
 		}
 		cancel()
@@ -336,30 +348,30 @@ func TestServeStops(t *testing.T) {
 		}
 	})
 	t.Run("close", func(t *testing.T) {
-		s, err := Listen("127.0.0.1:0", nil)
+		s, err := ListenUDP("127.0.0.1:0", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		done := make(chan error, 1)
-		go func() { done <- s.Serve(context.Background(), func(*osc.Message, net.Addr) {}) }()
+		go func() { done <- s.Serve(context.Background(), func(*osc.Message, netip.AddrPort) {}) }()
 		eventually(t, "Serve running", s.serving.Load)
 		s.Close()
 		s.Close()
 		serveReturned(t, done, "Close")
 	})
 	t.Run("cancelled before", func(t *testing.T) {
-		s, err := Listen("127.0.0.1:0", nil)
+		s, err := ListenUDP("127.0.0.1:0", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		if err := s.Serve(ctx, func(*osc.Message, net.Addr) {}); err != nil {
+		if err := s.Serve(ctx, func(*osc.Message, netip.AddrPort) {}); err != nil {
 			t.Errorf("Serve(cancelled ctx) = %v, want nil", err)
 		}
 	})
 	t.Run("nil handler", func(t *testing.T) {
-		s, err := Listen("127.0.0.1:0", nil)
+		s, err := ListenUDP("127.0.0.1:0", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -371,7 +383,7 @@ func TestServeStops(t *testing.T) {
 }
 
 func TestListenErrors(t *testing.T) {
-	s, err := Listen("127.0.0.1:0", nil)
+	s, err := ListenUDP("127.0.0.1:0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,33 +394,60 @@ func TestListenErrors(t *testing.T) {
 		{"127.0.0.1", "want host:port"},
 		{"127.0.0.1:notaport", "want host:port"},
 	} {
-		s2, err := Listen(c.addr, nil)
+		s2, err := ListenUDP(c.addr, nil)
 		if err == nil {
 			s2.Close()
-			t.Errorf("Listen(%q) succeeded, want an error with %q", c.addr, c.want)
+			t.Errorf("ListenUDP(%q) succeeded, want an error with %q", c.addr, c.want)
 			continue
 		}
 		if !strings.Contains(err.Error(), c.want) {
-			t.Errorf("Listen(%q): %v\nwant an error with %q", c.addr, err, c.want)
+			t.Errorf("ListenUDP(%q): %v\nwant an error with %q", c.addr, err, c.want)
 		}
 	}
 }
 
-// TestSenderToServer sends every type go-osc encodes through a Sender to a
-// Server.
-func TestSenderToServer(t *testing.T) {
+// TestEncodeToUDP sends every type go-osc encodes, encoded with
+// codec.Encode, to a UDP transport.
+func TestEncodeToUDP(t *testing.T) {
 	s, ch, _ := serve(t, nil)
-	snd, err := NewSender(nil)
+	c := dial(t, s)
+	m := osc.NewMessage("/all", int32(-3), float32(0.25), "hi", []byte{1, 2, 3}, int64(1)<<40, 2.5, true, false, nil)
+	p, err := codec.Encode(m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer snd.Close()
-	m := osc.NewMessage("/all", int32(-3), float32(0.25), "hi", []byte{1, 2, 3}, int64(1)<<40, 2.5, true, false, nil)
-	if err := snd.Send(s.Addr().String(), m); err != nil {
-		t.Fatal(err)
-	}
+	write(t, c, p)
 	g := next(t, ch)
-	if want := `/all ifsbhdTFN -3 0.250000 "hi" [3 bytes] 1099511627776 2.500000 #T #F Nil`; Format(g.m) != want {
-		t.Errorf("received %s, want %s", Format(g.m), want)
+	if want := `/all ifsbhdTFN -3 0.250000 "hi" [3 bytes] 1099511627776 2.500000 #T #F Nil`; codec.Format(g.m) != want {
+		t.Errorf("received %s, want %s", codec.Format(g.m), want)
 	}
+}
+
+// BenchmarkServe sends one message at a time over loopback and waits for the
+// handler: the cost of a datagram through Serve, allocations included.
+func BenchmarkServe(b *testing.B) {
+	u, err := ListenUDP("127.0.0.1:0", slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ch := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- u.Serve(ctx, func(*osc.Message, netip.AddrPort) { ch <- struct{}{} }) }()
+	c, err := net.DialUDP("udp", nil, u.Addr().(*net.UDPAddr))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	p := msg("/led", ",i", be32(1))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Write(p); err != nil {
+			b.Fatal(err)
+		}
+		<-ch
+	}
+	b.StopTimer()
+	cancel()
+	<-done
 }

@@ -1,0 +1,434 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/hypebeast/go-osc/osc"
+
+	"github.com/oscgpio/oscgpio/oscmap/codec"
+)
+
+const (
+	// readBufferSize is the receive buffer asked of the kernel. Linux's
+	// default (212992 bytes) holds only a few hundred small datagrams.
+	readBufferSize = 4 << 20
+	// maxReadErrors is how many read errors in a row end Serve.
+	maxReadErrors = 100
+)
+
+// A Handler receives each message of a UDP transport with the address it came
+// from. It is called from Serve's goroutine, one message at a time.
+type Handler func(m *osc.Message, from netip.AddrPort)
+
+// Options are the settings of a UDP transport beyond its address.
+type Options struct {
+	// Filter, when not nil, is asked about every datagram before it is
+	// decoded, with its sender and its size in bytes. A datagram it refuses
+	// (false) is counted in Stats.Filtered and dropped without being decoded
+	// or logged. It is called from Serve's goroutine, so it needs no locking
+	// against itself, and it must not block: an allowlist or a rate limit.
+	Filter func(from netip.AddrPort, size int) bool
+}
+
+// An Option sets one of the Options of ListenUDP.
+type Option func(*Options)
+
+// WithFilter sets Options.Filter.
+func WithFilter(f func(from netip.AddrPort, size int) bool) Option {
+	return func(o *Options) { o.Filter = f }
+}
+
+// Stats are a UDP transport's running totals.
+type Stats struct {
+	// Packets counts the datagrams received, filtered and malformed ones
+	// included.
+	Packets uint64
+	// Filtered counts the datagrams Options.Filter refused (a subset of
+	// Packets); they are not decoded.
+	Filtered uint64
+	// Messages counts the messages of the well-formed datagrams, bundle
+	// elements included, whether handled at once or scheduled.
+	Messages uint64
+	// Malformed counts the datagrams dropped because codec.Decode rejected
+	// them, the ones with more than codec.MaxMessages messages included.
+	Malformed uint64
+	// KernelDrops counts the datagrams the kernel dropped at the socket
+	// because its receive buffer was full: the transport was sent more than
+	// it read in time. Linux only (read from the socket with SO_MEMINFO every
+	// 250 ms while datagrams arrive, and once more at Close); always 0 on
+	// other systems.
+	KernelDrops uint64
+	// Scheduled counts the messages held for a future time tag (a subset of
+	// Messages).
+	Scheduled uint64
+	// HeldDropped counts the messages with a future time tag dropped because
+	// the held messages were at their limit (see UDP.Serve).
+	HeldDropped uint64
+	// Panics counts the calls of the handler that panicked.
+	Panics uint64
+}
+
+// ErrWouldBlock is the error (tested with errors.Is) of a UDP.WriteTo that did
+// not send because the socket's send buffer was full: WriteTo never waits.
+var ErrWouldBlock = errors.New("the socket's send buffer is full")
+
+// A UDP transport receives OSC datagrams on one UDP socket and sends from the
+// same socket. Create it with ListenUDP, then call Serve.
+type UDP struct {
+	conn   *net.UDPConn
+	log    *slog.Logger
+	opts   Options
+	sock   sockInfo // what the kernel tells about the socket
+	rcvbuf int      // receive buffer the kernel granted, 0 if unknown
+
+	packets, filtered, messages, malformed, scheduled, heldDropped, panics atomic.Uint64
+	drops                                                                  dropCounter
+
+	serving   atomic.Bool
+	closing   atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// ListenUDP binds the UDP socket addr ("host:port"; port 0 picks a free one,
+// see Addr) and asks the kernel for a 4 MiB receive buffer, so that a burst
+// of messages is queued rather than dropped. The size granted is logged: at
+// debug level when it is what was asked, at info level with the sysctl to
+// raise it when it is smaller. log may be nil for slog.Default().
+func ListenUDP(addr string, log *slog.Logger, opts ...Option) (*UDP, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if addr == "" {
+		return nil, errors.New("listen: no address: give host:port, like 127.0.0.1:5005")
+	}
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen address %q: %w (want host:port, like 127.0.0.1:5005)", addr, err)
+	}
+	conn, err := net.ListenUDP("udp", ua)
+	if err != nil {
+		return nil, listenError(addr, err)
+	}
+	u := &UDP{conn: conn, log: log}
+	for _, o := range opts {
+		o(&u.opts)
+	}
+	u.rcvbuf, u.sock = tuneSocket(conn, readBufferSize, log)
+	switch {
+	case u.rcvbuf == 0:
+		log.Debug("UDP receive buffer requested", "addr", u.Addr().String(), "requested", readBufferSize)
+	case u.rcvbuf < readBufferSize:
+		log.Info("UDP receive buffer smaller than requested: a burst of messages may be dropped (raise the limit with: sysctl -w net.core.rmem_max=4194304)",
+			"addr", u.Addr().String(), "requested", readBufferSize, "granted", u.rcvbuf)
+	default:
+		log.Debug("UDP receive buffer", "addr", u.Addr().String(), "requested", readBufferSize, "granted", u.rcvbuf)
+	}
+	if !u.sock.dropsOK {
+		log.Debug("the kernel does not report drops at this socket: Stats.KernelDrops stays 0", "addr", u.Addr().String())
+	}
+	return u, nil
+}
+
+func listenError(addr string, err error) error {
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("listen on UDP %s: %w: another program (another oscgpio, or the python-osc tutorial's server) is using that port; stop it or choose another port", addr, err)
+	case errors.Is(err, syscall.EACCES):
+		return fmt.Errorf("listen on UDP %s: %w: ports below 1024 need root; use a port like 5005", addr, err)
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return fmt.Errorf("listen on UDP %s: %w: this machine has no interface with that IP address; use 0.0.0.0 for every interface or 127.0.0.1 for this machine only", addr, err)
+	}
+	return fmt.Errorf("listen on UDP %s: %w", addr, err)
+}
+
+// Addr is the address the transport receives on, with the port the kernel
+// chose when ListenUDP was given port 0.
+func (u *UDP) Addr() net.Addr { return u.conn.LocalAddr() }
+
+// Stats returns the running totals. It is safe to call at any time, from any
+// goroutine, and does not touch the socket.
+func (u *UDP) Stats() Stats {
+	return Stats{
+		Packets:     u.packets.Load(),
+		Filtered:    u.filtered.Load(),
+		Messages:    u.messages.Load(),
+		Malformed:   u.malformed.Load(),
+		KernelDrops: u.drops.total.Load(),
+		Scheduled:   u.scheduled.Load(),
+		HeldDropped: u.heldDropped.Load(),
+		Panics:      u.panics.Load(),
+	}
+}
+
+// Close reads the kernel's drop counter one last time (Stats.KernelDrops),
+// then closes the socket; a running Serve returns nil once the handler call
+// in progress, if any, has returned. Close may be called more than once.
+func (u *UDP) Close() error {
+	u.closeOnce.Do(func() {
+		u.closing.Store(true)
+		u.readDrops()
+		u.closeErr = u.conn.Close()
+	})
+	return u.closeErr
+}
+
+// WriteTo sends the datagram b to to from the listening socket, so that a
+// peer that answers to the source port reaches this transport. It never
+// waits: when the socket's send buffer is full the datagram is not sent and
+// the error matches errors.Is(err, ErrWouldBlock). It is safe to call from
+// any goroutine, the handler included. An IPv4 address is sent to as such
+// from a socket bound to every interface (IPv6 and IPv4).
+func (u *UDP) WriteTo(b []byte, to netip.AddrPort) error {
+	if !to.IsValid() || to.Port() == 0 {
+		return fmt.Errorf("send %d bytes to %v: not an address with a port", len(b), to)
+	}
+	if err := sendTo(u.conn, u.sock, b, to); err != nil {
+		if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.ENOBUFS) {
+			return fmt.Errorf("send %d bytes to %s from %s: %w (%v)", len(b), to, u.Addr(), ErrWouldBlock, err)
+		}
+		return fmt.Errorf("send %d bytes to %s from %s: %w", len(b), to, u.Addr(), err)
+	}
+	return nil
+}
+
+// Serve reads datagrams until ctx is cancelled or Close is called, and then
+// returns nil (and the socket is closed). It returns an error only when the
+// socket fails 100 times in a row, or when Serve is already running. Serve
+// returns only after the handler call in progress has returned: once Serve
+// has returned, h is not called any more.
+//
+// One goroutine, the caller's, reads the socket, and h is called from it for
+// each message, one at a time, in the order the datagrams arrived and, in a
+// bundle, in the order of its elements. So h needs no locking against itself,
+// and "/led 1" then "/led 0" sent back to back always end with the LED off.
+// A handler that blocks delays everything behind it.
+//
+// Bundle elements whose time tag is in the future are held and h is called
+// for them, from the same goroutine, when they are due (messages due at the
+// same time keep their arrival order). At most 65536 messages are held, of at
+// most 4 MiB in all (their measured memory: the decoded message and its place
+// in the queue); a message beyond either limit is dropped, counted
+// (Stats.HeldDropped) and logged at most once a second. Messages still held
+// when Serve returns are dropped.
+//
+// A datagram that Options.Filter refuses is counted (Stats.Filtered) and
+// dropped. A malformed datagram is counted (Stats.Malformed), logged as a
+// warning with the sender and the reason at most once a second (then a line
+// saying how many more were suppressed), and the next datagram is served. A
+// panic in h is recovered, logged with its stack and counted (Stats.Panics);
+// Serve goes on with the next message. On Linux, datagrams the kernel
+// dropped because the receive buffer was full are counted
+// (Stats.KernelDrops) and logged as a warning with the total, at most once a
+// second.
+func (u *UDP) Serve(ctx context.Context, h Handler) error {
+	if h == nil {
+		return errors.New("transport: Serve needs a handler, got nil")
+	}
+	if !u.serving.CompareAndSwap(false, true) {
+		return fmt.Errorf("transport: Serve is already running on %s", u.Addr())
+	}
+	defer u.serving.Store(false)
+	stop := context.AfterFunc(ctx, func() { u.Close() })
+	defer stop()
+	if ctx.Err() != nil {
+		u.Close()
+		return nil
+	}
+
+	r := &reader{u: u, h: h, ctx: ctx}
+	defer r.finish()
+	if u.sock.dropsOK {
+		r.activity = make(chan struct{}, 1)
+		done := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u.watchDrops(r.activity, done, realClock)
+		}()
+		defer wg.Wait()
+		defer close(done)
+	}
+	buf := make([]byte, 65536) // no UDP datagram is larger
+	var deadline time.Time
+	errs := 0
+	for {
+		now := time.Now()
+		r.runDue(now)
+		r.flushSuppressed(now)
+		if r.stopped() {
+			return nil
+		}
+		if wake := r.nextWake(); !wake.Equal(deadline) {
+			if err := u.conn.SetReadDeadline(wake); err != nil && u.closed(err) {
+				return nil
+			}
+			deadline = wake
+		}
+		n, _, _, from, err := u.conn.ReadMsgUDPAddrPort(buf, nil)
+		if err != nil {
+			if u.closed(err) {
+				return nil
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				continue
+			}
+			if errs++; errs >= maxReadErrors {
+				return fmt.Errorf("read OSC from UDP %s: %d errors in a row, the last: %w", u.Addr(), errs, err)
+			}
+			u.log.Warn("reading the UDP socket failed; retrying", "addr", u.Addr().String(), "err", err.Error())
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		errs = 0
+		u.packets.Add(1)
+		if r.activity != nil {
+			select {
+			case r.activity <- struct{}{}:
+			default:
+			}
+		}
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		if f := u.opts.Filter; f != nil && !f(from, n) {
+			u.filtered.Add(1)
+			continue
+		}
+		r.packet(buf[:n], from)
+	}
+}
+
+func (u *UDP) closed(err error) bool {
+	return u.closing.Load() || errors.Is(err, net.ErrClosed)
+}
+
+// reader is the state of one Serve call, used by its goroutine only.
+type reader struct {
+	u        *UDP
+	h        Handler
+	ctx      context.Context
+	activity chan struct{} // a datagram was read (for the drop watcher)
+	sched    scheduler
+
+	badLast       time.Time // last malformed-packet line
+	badSuppressed int       // malformed packets not logged since
+	fullLast      time.Time // last "too many held" line
+}
+
+// stopped reports whether Serve must return: Close was called or ctx is done.
+func (r *reader) stopped() bool {
+	return r.u.closing.Load() || r.ctx.Err() != nil
+}
+
+// packet handles one datagram.
+func (r *reader) packet(b []byte, from netip.AddrPort) {
+	elems, err := codec.Decode(b)
+	if err != nil {
+		r.u.malformed.Add(1)
+		r.malformedPacket(b, from, err)
+		return
+	}
+	r.u.messages.Add(uint64(len(elems)))
+	now := time.Now()
+	for _, e := range elems {
+		if r.stopped() {
+			return
+		}
+		if !e.At.IsZero() && e.At.After(now) {
+			r.schedule(now, e, from)
+			continue
+		}
+		r.call(e.Msg, from)
+	}
+}
+
+// call calls the handler, recovering a panic.
+func (r *reader) call(m *osc.Message, from netip.AddrPort) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.u.panics.Add(1)
+			r.u.log.Error("OSC handler panicked; the message is dropped and the server goes on",
+				"address", m.Address, "from", from.String(), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		}
+	}()
+	r.h(m, from)
+}
+
+func (r *reader) malformedPacket(b []byte, from netip.AddrPort, err error) {
+	now := time.Now()
+	if !r.badLast.IsZero() && now.Sub(r.badLast) < time.Second {
+		r.badSuppressed++
+		return
+	}
+	r.flushSuppressed(now)
+	r.badLast = now
+	r.u.log.Warn("malformed OSC packet dropped", "from", from.String(), "bytes", len(b), "err", err.Error(),
+		"start", string(b[:min(len(b), 24)]))
+}
+
+// flushSuppressed logs how many malformed packets were not logged, once the
+// second after the last line is over.
+func (r *reader) flushSuppressed(now time.Time) {
+	if r.badSuppressed == 0 || now.Sub(r.badLast) < time.Second {
+		return
+	}
+	r.u.log.Warn(fmt.Sprintf("%d more malformed OSC packets suppressed", r.badSuppressed), "count", r.badSuppressed)
+	r.badSuppressed = 0
+	r.badLast = now
+}
+
+// schedule holds a message until e.At, or drops it when the held messages
+// are at their limit.
+func (r *reader) schedule(now time.Time, e codec.Element, from netip.AddrPort) {
+	if !r.sched.push(now, e, from) {
+		r.u.heldDropped.Add(1)
+		if now.Sub(r.fullLast) >= time.Second {
+			r.fullLast = now
+			r.u.log.Warn("too many messages held for a future time tag: this one is dropped",
+				"address", e.Msg.Address, "from", from.String(), "held", r.sched.len(), "held_bytes", r.sched.bytes(), "at", e.At)
+		}
+		return
+	}
+	r.u.scheduled.Add(1)
+}
+
+// runDue calls the handler for the held messages that are due.
+func (r *reader) runDue(now time.Time) {
+	for !r.stopped() {
+		m, ok := r.sched.popDue(now)
+		if !ok {
+			return
+		}
+		r.call(m.msg, m.from)
+	}
+}
+
+// nextWake is when the reader must stop waiting for a datagram: the next
+// held message, or the end of the malformed-packet log second. Zero: never.
+func (r *reader) nextWake() time.Time {
+	t := r.sched.next()
+	if r.badSuppressed > 0 {
+		if end := r.badLast.Add(time.Second); t.IsZero() || end.Before(t) {
+			t = end
+		}
+	}
+	return t
+}
+
+func (r *reader) finish() {
+	r.flushSuppressed(r.badLast.Add(time.Second))
+	if n := r.sched.len(); n > 0 {
+		r.u.log.Info("OSC server stopped with messages held for a future time tag; they are dropped", "count", n)
+	}
+}
