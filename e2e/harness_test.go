@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -214,7 +215,9 @@ func (p *proc) exitCode() int {
 	return 0
 }
 
-// freePort returns a UDP port on 127.0.0.1 that was free a moment ago.
+// freePort returns a UDP port on 127.0.0.1 that was free a moment ago, for
+// peers that cannot bind port 0 and report the port (oscdump, Pd's
+// [netreceive], the osc.js peer). The bridge itself always binds port 0.
 func freePort(t *testing.T) int {
 	t.Helper()
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -235,29 +238,68 @@ func writeMapping(t *testing.T, format string, ports ...any) string {
 	return f
 }
 
-// runBridge starts `oscgpio run` and waits until it listens.
-func runBridge(t *testing.T, args ...string) *proc {
-	t.Helper()
-	p := start(t, bin, append([]string{"run", "--gpio", "sim"}, args...)...)
-	p.waitFor(`msg="oscgpio listening"`, 0)
-	return p
+// bridge is a running `oscgpio run` and the port it listens on.
+type bridge struct {
+	*proc
+	port int
 }
 
-// oscdump starts liblo's oscdump on port and waits until it receives: it sends
-// /ready probes with oscsend until one is printed.
-func oscdump(t *testing.T, port int) *proc {
+var listeningLine = regexp.MustCompile(`msg="oscgpio listening" addr=127\.0\.0\.1:([0-9]+) `)
+
+// runBridge starts `oscgpio run --gpio sim --listen 127.0.0.1:0`, waits until
+// it listens and reads the port the kernel gave it from its start line.
+func runBridge(t *testing.T, args ...string) *bridge {
 	t.Helper()
-	dump := start(t, need(t, "oscdump", "liblo-tools"), "-L", fmt.Sprint(port))
-	oscsend(t, port, "/ready")
+	p := start(t, bin, append([]string{"run", "--gpio", "sim", "--listen", "127.0.0.1:0"}, args...)...)
+	at := p.waitFor(`msg="oscgpio listening"`, 0)
+	m := listeningLine.FindStringSubmatch(p.snapshot()[at])
+	if m == nil {
+		t.Fatalf("no 127.0.0.1 address in the start line %q", p.snapshot()[at])
+	}
+	port, _ := strconv.Atoi(m[1])
+	return &bridge{proc: p, port: port}
+}
+
+// oscdump starts liblo's oscdump on a free port and waits until it receives:
+// it sends /ready probes with oscsend until one is printed. oscdump cannot
+// bind port 0 and say which port it got, so a port that was free a moment
+// ago is tried, and another one if oscdump could not bind it.
+func oscdump(t *testing.T) (*proc, int) {
+	t.Helper()
+	tool := need(t, "oscdump", "liblo-tools")
+	for try := 0; ; try++ {
+		port := freePort(t)
+		dump := start(t, tool, "-L", fmt.Sprint(port))
+		if ready(t, dump, port) {
+			return dump, port
+		}
+		if try == 4 {
+			t.Fatalf("oscdump could not listen on a free port (5 tries)")
+		}
+	}
+}
+
+// ready probes oscdump on port until it prints a probe (true) or exits (false).
+func ready(t *testing.T, dump *proc, port int) bool {
+	t.Helper()
 	deadline := time.Now().Add(wait)
 	for dump.count(`/ready`) == 0 {
+		select {
+		case <-dump.done:
+			return false
+		default:
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("oscdump on %d printed no /ready probe within %v", port, wait)
 		}
-		time.Sleep(50 * time.Millisecond)
 		oscsend(t, port, "/ready")
+		select {
+		case <-dump.done:
+			return false
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	return dump
+	return true
 }
 
 // oscsend runs liblo's oscsend to 127.0.0.1:port.

@@ -16,8 +16,9 @@ func TestOscJSBothWays(t *testing.T) {
 		}
 		t.Skipf("osc.js is not installed: (cd e2e/oscjs && npm ci --omit=optional --ignore-scripts), or run scripts/test")
 	}
-	listen, monitor := freePort(t), freePort(t)
-	bridge := runBridge(t, "--config", writeMapping(t, jumperMapping, listen, monitor))
+	monitor := freePort(t) // the osc.js peer binds it
+	bridge := runBridge(t, "--config", writeMapping(t, jumperMapping, monitor))
+	listen := bridge.port
 	peer := start(t, node, "oscjs/peer.mjs", fmt.Sprint(monitor), fmt.Sprint(listen))
 	if code := peer.exitCode(); code != 0 {
 		t.Fatalf("the osc.js peer exited %d", code)

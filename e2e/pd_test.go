@@ -45,8 +45,9 @@ const pdPatch = `#N canvas 0 0 600 300 12;
 // reports back (i, the type [oscparse] reads).
 func TestPureDataBothWays(t *testing.T) {
 	pd := need(t, "pd", "puredata-core")
-	listen, monitor := freePort(t), freePort(t)
-	bridge := runBridge(t, "--config", writeMapping(t, jumperMapping, listen, monitor))
+	monitor := freePort(t) // Pd's [netreceive] binds it
+	bridge := runBridge(t, "--config", writeMapping(t, jumperMapping, monitor))
+	listen := bridge.port
 
 	patch := filepath.Join(t.TempDir(), "oscgpio-test.pd")
 	if err := os.WriteFile(patch, []byte(fmt.Sprintf(pdPatch, monitor, listen)), 0o644); err != nil {

@@ -7,361 +7,281 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hypebeast/go-osc/osc"
 
-	"github.com/oscgpio/oscgpio/oscmap/codec"
-	"github.com/oscgpio/oscgpio/oscmap/transport"
-	pgpio "periph.io/x/conn/v3/gpio"
-
 	"github.com/oscgpio/oscgpio/config"
 	"github.com/oscgpio/oscgpio/gpio"
+	"github.com/oscgpio/oscgpio/oscmap/codec"
+	"github.com/oscgpio/oscgpio/oscmap/logs"
 	"github.com/oscgpio/oscgpio/oscmap/mux"
-	"github.com/oscgpio/oscgpio/wiring"
+	"github.com/oscgpio/oscgpio/oscmap/sender"
+	"github.com/oscgpio/oscgpio/oscmap/transport"
 )
 
 // Options adjusts a Bridge beyond what its mapping says.
 type Options struct {
-	// Listen overrides the mapping's listen address when not empty.
+	// Listen overrides the mapping's listen address when not empty, at
+	// start and at every reload.
 	Listen string
 	// Logger receives the bridge's log; nil means slog.Default().
 	Logger *slog.Logger
+	// LogLines bounds the info lines about single messages and changes
+	// (recv, sent, output levels) per second; beyond it one line a second
+	// says how many were not shown. 0 means 20.
+	LogLines int
 }
 
-// Counters are the bridge's running totals, on top of the transport's Stats.
+// Counters are the bridge's running totals.
 type Counters struct {
-	transport.Stats
-	Handled    uint64 // messages the bridge finished with (scheduled ones when due)
-	Applied    uint64 // output actions (a message can drive several outputs)
-	Unmatched  uint64 // messages whose address matched no output
-	Rejected   uint64 // messages whose argument could not be read as on/off
-	Sent       uint64 // messages sent to destinations
-	SendErrors uint64 // sends that failed
+	Packets     uint64 // datagrams received, malformed ones included
+	Messages    uint64 // messages in well-formed datagrams, bundle elements included
+	Malformed   uint64 // datagrams dropped as not OSC
+	KernelDrops uint64 // datagrams the kernel dropped at the socket (its buffer was full)
+	Scheduled   uint64 // messages held for a future time tag
+	Panics      uint64 // handler calls that panicked
+	Handled     uint64 // messages the bridge finished with (scheduled ones when due)
+	Applied     uint64 // output actions (a message can drive several outputs)
+	Unmatched   uint64 // messages whose address reached nothing
+	Rejected    uint64 // messages whose argument could not be used
+	Changes     uint64 // point changes published
+	Sent        uint64 // messages sent to destinations
+	SendErrors  uint64 // sends that failed
+	SendDropped uint64 // messages dropped from a full destination queue
+	DeadInputs  uint64 // input watchers that stopped on an error
+	Reloads     uint64 // mappings applied after the first
 }
 
 // A Bridge drives the outputs of a mapping from OSC messages and reports its
-// inputs as OSC messages. Create it with NewBridge, start it with Run; Close
-// (or the end of Run) puts every output at its safe level.
+// inputs as OSC messages. Every mapped pin is a point with a current value;
+// every change of a point, whatever caused it, is published once, in order,
+// to the subscribers (Subscribe): the reports to destinations are one of them.
+//
+// Create it with NewBridge, serve with Run; Apply changes the mapping while
+// it runs; Close (or the end of Run) puts every output at its safe level.
 type Bridge struct {
-	cfg     *config.Config
 	log     *slog.Logger
+	opt     Options
 	backend gpio.Backend
 	sim     *gpio.Sim
-	srv     *transport.UDP
-	sender  *Sender
+	budget  *logs.Budget // info lines about single messages
+	warns   *logs.Budget // warnings about single messages, apart so a flood of info lines does not hide them
+	send    *sender.Sender
+	ctx     context.Context // ends at Close: input watchers and timers
+	stop    context.CancelFunc
 
-	outs []*output
-	ins  []*input
+	applyMu sync.Mutex // one Apply at a time
 
-	handled, applied, unmatched, rejected, sent, sendErrors atomic.Uint64
+	// mu guards everything below. A message is handled entirely under it,
+	// so it sees the old mapping or the new one, never half of each; input
+	// events and Close take it too.
+	mu       sync.Mutex
+	cfg      *config.Config
+	listen   string // the address srv was asked to bind
+	srv      *transport.UDP
+	routes   *mux.Mux
+	outs     []*output
+	ins      []*input
+	jumpers  map[[2]string]bool
+	subs     []func(Change)
+	seq      uint64
+	closed   bool
+	replaced chan struct{} // closed when srv is replaced by a reload
+
+	out atomic.Pointer[transport.UDP] // srv, for sends that must not take mu
+
+	handled, applied, unmatched, rejected, changes, deadInputs, reloads atomic.Uint64
 
 	closeOnce sync.Once
-}
-
-type output struct {
-	cfg config.Output
-	out *gpio.Out
-}
-
-type input struct {
-	cfg   config.Input
-	in    *gpio.In
-	dests []config.Destination
+	closeErr  error
 }
 
 // NewBridge opens the pins the mapping names on backend, and only those, sets
 // every output to its initial level, connects the simulator's jumpers when
-// backend is the sim, and binds the OSC server. On error, outputs already
-// opened are put at their safe level before it returns.
-func NewBridge(cfg *config.Config, backend gpio.Backend, opt Options) (_ *Bridge, err error) {
+// backend is the sim, binds the OSC socket and starts watching the inputs.
+// On error, every output already opened is put at its safe level.
+func NewBridge(cfg *config.Config, backend gpio.Backend, opt Options) (*Bridge, error) {
 	log := opt.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	b := &Bridge{cfg: cfg, log: log, backend: backend}
+	if opt.LogLines <= 0 {
+		opt.LogLines = 20
+	}
+	b := &Bridge{log: log, opt: opt, backend: backend, jumpers: map[[2]string]bool{}, replaced: make(chan struct{})}
 	b.sim, _ = backend.(*gpio.Sim)
-	defer func() {
-		if err != nil {
-			b.safe()
-		}
-	}()
-
-	for _, oc := range cfg.Outputs {
-		p, err := backend.Pin(oc.Pin.Name())
-		if err != nil {
-			return nil, fmt.Errorf("output %q on %s: %w", oc.Name, oc.Pin, err)
-		}
-		out, err := gpio.NewOut(p, gpio.OutConfig{Name: oc.Name, ActiveLow: oc.ActiveLow, Initial: oc.Initial, Safe: oc.Safe}, log)
-		if err != nil {
-			return nil, fmt.Errorf("output %q on %s: %w", oc.Name, oc.Pin, err)
-		}
-		b.outs = append(b.outs, &output{cfg: oc, out: out})
-	}
-	if b.sim != nil {
-		for _, j := range cfg.Jumpers {
-			if err := b.sim.Jumper(j.From.Name(), j.To.Name()); err != nil {
-				return nil, fmt.Errorf("%s:%d:%d: jumper %s -> %s: %w", cfg.File, j.Pos.Line, j.Pos.Col, j.From.Name(), j.To.Name(), err)
-			}
-		}
-	} else if len(cfg.Jumpers) > 0 {
-		log.Warn("sim jumpers ignored: they only exist on the simulated backend", "jumpers", len(cfg.Jumpers), "gpio", backend.Name())
-	}
-	for _, ic := range cfg.Inputs {
-		p, err := backend.Pin(ic.Pin.Name())
-		if err != nil {
-			return nil, fmt.Errorf("input %q on %s: %w", ic.Name, ic.Pin, err)
-		}
-		in, err := gpio.NewIn(p, gpio.InConfig{Name: ic.Name, Pull: pull(ic.Pull), ActiveLow: ic.ActiveLow, Debounce: ic.Debounce, Poll: ic.Poll}, log)
-		if err != nil {
-			return nil, fmt.Errorf("input %q on %s: %w", ic.Name, ic.Pin, err)
-		}
-		n := &input{cfg: ic, in: in}
-		for _, name := range ic.To {
-			d, ok := cfg.Destination(name)
-			if !ok {
-				return nil, fmt.Errorf("input %q sends to %q, which is not under destinations", ic.Name, name)
-			}
-			n.dests = append(n.dests, d)
-		}
-		b.ins = append(b.ins, n)
-	}
-
-	listen := cfg.Listen
-	if opt.Listen != "" {
-		listen = opt.Listen
-	}
-	if b.srv, err = transport.ListenUDP(listen, log); err != nil {
+	b.ctx, b.stop = context.WithCancel(context.Background())
+	b.budget = logs.NewBudget(opt.LogLines, func(n int) {
+		log.Info(fmt.Sprintf("%d log lines about single messages not shown in the last second (the bridge is busy; the counters at exit and /oscgpio/stats count everything)", n), "not_shown", n)
+	})
+	b.warns = logs.NewBudget(opt.LogLines, func(n int) {
+		log.Warn(fmt.Sprintf("%d warnings about single messages not shown in the last second (the counters at exit and /oscgpio/stats count everything)", n), "not_shown", n)
+	})
+	b.send = sender.New(b.writeTo, sender.Options{Log: log})
+	if err := b.Apply(cfg); err != nil {
+		b.Close()
 		return nil, err
-	}
-	if b.sender, err = NewSender(log); err != nil {
-		b.srv.Close()
-		return nil, err
-	}
-	// Look the destinations up now, so the first press is not delayed by
-	// DNS; one that fails is tried again at each message.
-	for _, d := range cfg.Destinations {
-		if _, err := b.sender.resolve(d.Addr); err != nil {
-			log.Warn("destination not found yet; trying again at each message", "name", d.Name, "err", err)
-		}
 	}
 	return b, nil
 }
 
-func pull(s string) pgpio.Pull {
-	switch s {
-	case "up":
-		return pgpio.PullUp
-	case "down":
-		return pgpio.PullDown
-	default:
-		return pgpio.Float
-	}
+// Addr is the address the bridge receives OSC on.
+func (b *Bridge) Addr() net.Addr {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.srv.Addr()
 }
 
-// Addr is the address the bridge receives OSC on.
-func (b *Bridge) Addr() net.Addr { return b.srv.Addr() }
+// writeTo sends from the listening socket, so a peer that answers to the
+// source port reaches the bridge.
+func (b *Bridge) writeTo(p []byte, to netip.AddrPort) error {
+	srv := b.out.Load()
+	if srv == nil {
+		return errors.New("not listening")
+	}
+	return srv.WriteTo(p, to)
+}
 
 // Counters returns the running totals.
 func (b *Bridge) Counters() Counters {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.countersLocked()
+}
+
+func (b *Bridge) countersLocked() Counters {
+	var st transport.Stats
+	if b.srv != nil {
+		st = b.srv.Stats()
+	}
+	ss := b.send.Stats()
 	return Counters{
-		Stats:      b.srv.Stats(),
-		Handled:    b.handled.Load(),
-		Applied:    b.applied.Load(),
-		Unmatched:  b.unmatched.Load(),
-		Rejected:   b.rejected.Load(),
-		Sent:       b.sent.Load(),
-		SendErrors: b.sendErrors.Load(),
+		Packets: st.Packets, Messages: st.Messages, Malformed: st.Malformed, KernelDrops: st.KernelDrops,
+		Scheduled: st.Scheduled, Panics: st.Panics,
+		Handled: b.handled.Load(), Applied: b.applied.Load(), Unmatched: b.unmatched.Load(), Rejected: b.rejected.Load(),
+		Changes: b.changes.Load(), Sent: ss.Sent, SendErrors: ss.Errors, SendDropped: ss.Dropped,
+		DeadInputs: b.deadInputs.Load(), Reloads: b.reloads.Load(),
 	}
 }
 
-// Run serves OSC and watches the inputs until ctx is done, then puts every
-// output at its safe level and releases the sockets. It returns nil after a
-// cancelled ctx, unless an output could not be put at its safe level.
-func (b *Bridge) Run(ctx context.Context) (err error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer func() { err = errors.Join(err, b.Close()) }()
-
-	var wg sync.WaitGroup
-	for _, n := range b.ins {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() {
-				if r := recover(); r != nil {
-					b.log.Error("input watcher stopped", "input", n.cfg.Name, "pin", n.cfg.Pin.Name(), "panic", r)
-				}
-			}()
-			n.in.Run(ctx, func(e gpio.Event) { b.report(n, e) })
-		}()
+// LogValue lets a Counters be logged as one group of key=value pairs.
+func (c Counters) LogValue() slog.Value {
+	var attrs []slog.Attr
+	for _, kv := range c.pairs() {
+		attrs = append(attrs, slog.Uint64(kv.name, kv.value))
 	}
+	return slog.GroupValue(attrs...)
+}
+
+// Run serves OSC until ctx is done, then puts every output at its safe level
+// and releases the pins and sockets (Close). A reload that changes the listen
+// address moves Run to the new socket. It returns nil after a cancelled ctx,
+// unless an output could not be put at its safe level.
+func (b *Bridge) Run(ctx context.Context) (err error) {
+	defer func() { err = errors.Join(err, b.Close()) }()
+	b.mu.Lock()
 	b.log.Info("oscgpio listening", "addr", b.srv.Addr().String(), "gpio", b.backend.Name(), "mapping", b.cfg.File,
 		"outputs", len(b.outs), "inputs", len(b.ins))
-	err = b.srv.Serve(ctx, b.handle)
-	cancel()
-	wg.Wait()
-	return err
-}
-
-// Close puts every output at its safe level and closes the sockets and the
-// backend. It is safe to call more than once.
-func (b *Bridge) Close() error {
-	var err error
-	b.closeOnce.Do(func() {
-		err = b.safe()
-		if b.srv != nil {
-			b.srv.Close()
-			c := b.Counters()
-			b.log.Info("oscgpio stopped", "packets", c.Packets, "messages", c.Messages, "applied", c.Applied,
-				"unmatched", c.Unmatched, "rejected", c.Rejected, "malformed", c.Malformed,
-				"kernel_drops", c.KernelDrops, "handler_panics", c.Panics, "sent", c.Sent, "send_errors", c.SendErrors)
+	b.mu.Unlock()
+	for {
+		b.mu.Lock()
+		srv, replaced, closed := b.srv, b.replaced, b.closed
+		b.mu.Unlock()
+		if closed {
+			return nil
 		}
-		if b.sender != nil {
-			b.sender.Close()
+		err := srv.Serve(ctx, b.handle)
+		if ctx.Err() != nil {
+			return nil
 		}
-		if cerr := b.backend.Close(); cerr != nil && err == nil {
-			err = cerr
+		select {
+		case <-replaced:
+			continue // a reload moved the bridge to a new socket
+		default:
 		}
-	})
-	return err
-}
-
-// safe puts every output opened so far at its safe level.
-func (b *Bridge) safe() error {
-	var errs []error
-	for _, o := range b.outs {
-		if err := o.out.SetSafe(); err != nil {
-			errs = append(errs, fmt.Errorf("output %q on %s: %w", o.cfg.Name, o.cfg.Pin, err))
-			b.log.Error("could not set the safe level", "output", o.cfg.Name, "pin", o.cfg.Pin.Name(), "err", err)
+		if err != nil {
+			return err
 		}
+		return nil // closed
 	}
-	return errors.Join(errs...)
+}
+
+// Close stops the handling of messages, puts every output at its safe level,
+// stops the input watchers and releases the sockets and the pins. A message
+// being handled finishes first; none is handled after. It is safe to call
+// more than once and from any goroutine.
+func (b *Bridge) Close() error {
+	b.closeOnce.Do(func() {
+		b.mu.Lock()
+		b.closed = true // from here no message, event or timer drives anything
+		var errs []error
+		for _, o := range b.outs {
+			if err := b.safe(o, CauseSafe); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		ins := b.ins
+		srv := b.srv
+		b.mu.Unlock()
+		b.stop()
+		if srv != nil {
+			srv.Close()
+		}
+		b.send.Close()
+		// Input watchers end when their wait is interrupted; do not let a
+		// stuck driver hold the exit.
+		for _, in := range ins {
+			in.wait(100 * time.Millisecond)
+		}
+		if err := b.backend.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		b.budget.Flush()
+		b.warns.Flush()
+		b.closeErr = errors.Join(errs...)
+	})
+	return b.closeErr
 }
 
 // handle applies one received message. The server calls it from its one
 // reader goroutine, in arrival order (bundle elements at their time tag).
 func (b *Bridge) handle(m *osc.Message, from netip.AddrPort) {
 	defer b.handled.Add(1)
-	b.log.Info("recv", "osc", codec.Format(m), "from", from.String())
-	if strings.HasPrefix(m.Address, "/sim/") {
-		b.simDrive(m, from)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
 		return
 	}
-	// An output acts once per message, however many of its addresses the
-	// pattern matches (/* or /{led,test}): a toggle must not undo itself.
-	matched := false
-	for _, o := range b.outs {
-		if !slices.ContainsFunc(o.cfg.Addresses, func(a string) bool { return mux.Match(m.Address, a) }) {
-			continue
-		}
-		matched = true
-		b.apply(o, m, from)
+	if b.logOK(slog.LevelInfo) {
+		b.log.Info("recv", "osc", codec.Format(m), "from", from.String())
 	}
-	if !matched {
+	r := &mux.Request{Msg: m, From: from, Reply: func(reply *osc.Message) error {
+		data, err := codec.Encode(reply)
+		if err != nil {
+			return err
+		}
+		return b.srv.WriteTo(data, from)
+	}}
+	if b.routes.Dispatch(r) == 0 {
 		b.unmatched.Add(1)
-		b.log.Info("no output is mapped to this address", "address", m.Address, "from", from.String())
-	}
-}
-
-func (b *Bridge) apply(o *output, m *osc.Message, from netip.AddrPort) {
-	var err error
-	if len(m.Arguments) == 0 {
-		switch o.cfg.NoArg {
-		case "on":
-			err = o.out.Set(true)
-		case "off":
-			err = o.out.Set(false)
-		case "ignore":
-			b.log.Info("message without argument ignored (no_arg: ignore)", "output", o.cfg.Name, "address", m.Address, "from", from.String())
-			return
-		default:
-			err = o.out.Toggle()
+		if b.logOK(slog.LevelInfo) {
+			b.log.Info("no output is mapped to this address", "address", m.Address, "from", from.String())
 		}
-	} else {
-		on, cerr := Bool(m.Arguments[0])
-		if cerr != nil {
-			b.rejected.Add(1)
-			b.log.Warn("message not applied", "output", o.cfg.Name, "address", m.Address, "from", from.String(), "err", cerr)
-			return
-		}
-		err = o.out.Set(on)
-	}
-	if err != nil {
-		b.log.Error("could not drive output", "output", o.cfg.Name, "pin", o.cfg.Pin.Name(), "err", err)
-		return
-	}
-	b.applied.Add(1)
-}
-
-// simDrive handles /sim/<pin> <level>: the electrical level forced onto an
-// input pin of the simulator, as a finger on a button would.
-func (b *Bridge) simDrive(m *osc.Message, from netip.AddrPort) {
-	if b.sim == nil {
-		b.rejected.Add(1)
-		b.log.Warn("/sim/ messages are accepted with --gpio sim only", "address", m.Address, "from", from.String())
-		return
-	}
-	p, err := wiring.Resolve(strings.TrimPrefix(m.Address, "/sim/"))
-	if err != nil {
-		b.rejected.Add(1)
-		b.log.Warn("sim drive not applied", "address", m.Address, "from", from.String(), "err", err)
-		return
-	}
-	if len(m.Arguments) == 0 {
-		b.rejected.Add(1)
-		b.log.Warn("sim drive needs a level: /sim/GPIO27 0 or 1", "address", m.Address, "from", from.String())
-		return
-	}
-	level, err := Bool(m.Arguments[0])
-	if err == nil {
-		err = b.sim.Drive(p.Name(), pgpio.Level(level))
-	}
-	if err != nil {
-		b.rejected.Add(1)
-		b.log.Warn("sim drive not applied", "address", m.Address, "from", from.String(), "err", err)
-		return
-	}
-	b.applied.Add(1)
-}
-
-// report sends one input event to the input's destinations.
-func (b *Bridge) report(n *input, e gpio.Event) {
-	m := InputMessage(n.cfg, e.Active)
-	for _, d := range n.dests {
-		if err := b.sender.Send(d.Addr, m); err != nil {
-			b.sendErrors.Add(1)
-			b.log.Warn("send failed", "osc", codec.Format(m), "to", d.Name, "addr", d.Addr, "err", err)
-			continue
-		}
-		b.sent.Add(1)
-		b.log.Info("sent", "osc", codec.Format(m), "to", d.Name, "addr", d.Addr)
 	}
 }
 
-// InputMessage is the message an input sends for a change to active (pressed)
-// or inactive: its address with its press or release value, typed as the
-// mapping asks (i by default, which Pd's [oscparse] and Max understand).
-func InputMessage(in config.Input, active bool) *osc.Message {
-	v := in.Release
-	if active {
-		v = in.Press
+// logOK reports whether a line about one message, at level, is to be
+// written: the level is on and the line budget allows it. Check it before
+// formatting anything.
+func (b *Bridge) logOK(level slog.Level) bool {
+	if !b.log.Enabled(context.Background(), level) {
+		return false
 	}
-	var arg any
-	switch in.Type {
-	case 'f':
-		arg = float32(v)
-	case 'd':
-		arg = v
-	case 'h':
-		arg = int64(v)
-	case 'T':
-		arg = active
-	default:
-		arg = int32(v)
+	if level >= slog.LevelWarn {
+		return b.warns.Allow()
 	}
-	return osc.NewMessage(in.Address, arg)
+	return b.budget.Allow()
 }

@@ -2,7 +2,7 @@
 //
 // Usage:
 //
-//	oscgpio run   [--config FILE] [--gpio auto|host|sim] [--listen HOST:PORT]
+//	oscgpio run   [--config FILE] [--watch] [--gpio auto|host|sim] [--listen HOST:PORT]
 //	oscgpio send  [--to HOST:PORT] [--count N] [--interval D] ADDRESS [ARG...]
 //	oscgpio dump  [--listen HOST:PORT]
 //	oscgpio check FILE
@@ -30,7 +30,7 @@ type command struct {
 }
 
 var commands = []command{
-	{"run", "[--config FILE] [--gpio auto|host|sim] [--listen HOST:PORT]", "run the bridge (no --config: the embedded tutorial mapping)", runCmd},
+	{"run", "[--config FILE] [--watch] [--gpio auto|host|sim] [--listen HOST:PORT]", "run the bridge (no --config: the embedded tutorial mapping); SIGHUP reloads the mapping", runCmd},
 	{"send", "[--to HOST:PORT] [--count N] [--interval D] ADDRESS [ARG...]", "send OSC messages ({i} in an argument is the index 0..N-1)", sendCmd},
 	{"dump", "[--listen HOST:PORT]", "print every OSC message received", dumpCmd},
 	{"check", "FILE", "validate a mapping file and print it as a table", checkCmd},

@@ -4,23 +4,28 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/oscgpio/oscgpio/config"
 	"github.com/oscgpio/oscgpio/gpio"
 	"github.com/oscgpio/oscgpio/oscmap"
+	"github.com/oscgpio/oscgpio/oscmap/logs"
 )
 
-// runCmd runs the bridge until SIGINT, SIGTERM or SIGHUP, then leaves every
-// output at its safe level and exits 0.
+// runCmd runs the bridge until SIGINT or SIGTERM, then leaves every output at
+// its safe level and exits 0. SIGHUP, and a change of the file with --watch,
+// reload the mapping.
 func runCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", stderr)
 	file := fs.String("config", "", "mapping `FILE` (default: the embedded tutorial mapping)")
 	kind := fs.String("gpio", "auto", "pin backend: auto (host on a Raspberry Pi, else sim), host or sim")
-	listen := fs.String("listen", "", "receive OSC on `HOST:PORT` (default: the mapping's listen, 127.0.0.1:5005)")
+	listen := fs.String("listen", "", "receive OSC on `HOST:PORT` (default: the mapping's listen, 127.0.0.1:5005; port 0 picks a free one)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
+	watch := fs.Bool("watch", false, "reload the mapping when its file changes (as SIGHUP does)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -28,7 +33,14 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if len(rest) > 0 {
 		return fmt.Errorf("%w: unexpected argument %q (the mapping file goes after --config)", errUsage, rest[0])
 	}
-	log, err := newLogger(stderr, *level)
+	if *watch && *file == "" {
+		return fmt.Errorf("%w: --watch needs --config FILE (the embedded mapping never changes)", errUsage)
+	}
+	// The log never blocks the bridge: a stalled reader of stderr (a paused
+	// pager, Ctrl-S) costs lines, counted, not the show.
+	lw := logs.NewWriter(stderr, 4096)
+	defer lw.Close(200 * time.Millisecond)
+	log, err := newLogger(lw, *level)
 	if err != nil {
 		return err
 	}
@@ -36,6 +48,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	cfg := config.Default()
 	if *file != "" {
 		if cfg, err = config.Load(*file); err != nil {
+			lw.Close(time.Second)
 			fmt.Fprintln(stderr, err)
 			fmt.Fprintln(stderr, "oscgpio run: the mapping has errors; fix them (oscgpio check FILE lists them) and start again")
 			return errQuiet
@@ -43,10 +56,12 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	}
 
 	// Signals are caught before any pin is touched, so a stop during start-up
-	// still ends with the outputs safe. SIGHUP too: a closed terminal or ssh
-	// session must not kill the bridge without putting them at their safe level.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	// still ends with the outputs safe.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 
 	backend, err := gpio.Open(*kind, log)
 	if err != nil {
@@ -64,8 +79,71 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 			panic(r)
 		}
 	}()
-	if err := b.Run(ctx); err != nil {
-		return err
+
+	reload := make(chan string, 1)
+	go func() {
+		for range hup {
+			select {
+			case reload <- "SIGHUP":
+			default:
+			}
+		}
+	}()
+	if *watch {
+		go watchFile(ctx, *file, log, func() {
+			select {
+			case reload <- "file changed":
+			default:
+			}
+		})
 	}
-	return nil
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case why := <-reload:
+				reloadMapping(b, *file, why, log)
+			}
+		}
+	}()
+
+	runErr := b.Run(ctx)
+	// Every counter, at any log level: this line is written whatever --log-level says.
+	summary := slog.New(slog.NewTextHandler(lw, nil))
+	summary.Info("oscgpio stopped", slog.Any("", b.Counters()), "log_lines_dropped", lw.Dropped())
+	return runErr
+}
+
+// reloadMapping re-reads the mapping file and applies it. A file with errors
+// is refused, its errors logged, and the running mapping stays.
+func reloadMapping(b *oscmap.Bridge, file, why string, log *slog.Logger) {
+	if file == "" {
+		log.Info("reload asked ("+why+"), but the bridge runs the embedded tutorial mapping: nothing to re-read", "why", why)
+		return
+	}
+	cfg, err := config.Load(file)
+	if err != nil {
+		for _, line := range splitLines(err.Error()) {
+			log.Error("reload refused: the mapping has errors; the running mapping stays", "why", why, "err", line)
+		}
+		return
+	}
+	if err := b.Apply(cfg); err != nil {
+		log.Error("reload applied with errors: the points named here are left out", "why", why, "err", err)
+		return
+	}
+	log.Info("mapping reloaded", "why", why, "mapping", file)
+}
+
+func splitLines(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
 }

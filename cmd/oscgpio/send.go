@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -13,7 +14,6 @@ import (
 
 	"github.com/hypebeast/go-osc/osc"
 
-	"github.com/oscgpio/oscgpio/oscmap"
 	"github.com/oscgpio/oscgpio/oscmap/codec"
 )
 
@@ -42,11 +42,18 @@ func sendCmd(args []string, stdout, stderr io.Writer) error {
 	if _, err := buildMessage(rest, 0); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	s, err := oscmap.NewSender(nil)
+	// One socket for every message, not connected (so a "port unreachable"
+	// from a receiver that is not running yet does not fail the next send);
+	// the destination is looked up once.
+	dst, err := net.ResolveUDPAddr("udp", *to)
 	if err != nil {
-		return err
+		return fmt.Errorf("send to %s: %w (want host:port, like 127.0.0.1:5005)", *to, err)
 	}
-	defer s.Close()
+	conn, err := net.ListenUDP("udp", nil)
+	if err != nil {
+		return fmt.Errorf("open a UDP socket to send OSC: %w", err)
+	}
+	defer conn.Close()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -62,8 +69,12 @@ func sendCmd(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := s.Send(*to, m); err != nil {
+		data, err := codec.Encode(m)
+		if err != nil {
 			return err
+		}
+		if _, err := conn.WriteToUDP(data, dst); err != nil {
+			return fmt.Errorf("send %s to %s: %w", m.Address, *to, err)
 		}
 		fmt.Fprintf(stdout, "sent %s to %s\n", codec.Format(m), *to)
 	}

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"net"
+	"os"
 	"os/exec"
 	"strconv"
 	"testing"
@@ -10,11 +11,15 @@ import (
 )
 
 // These tests use liblo's command line tools (Debian package liblo-tools),
-// the reference C implementation, as the peer; they are skipped without it.
+// the reference C implementation, as the peer; they are skipped without it,
+// and fail without it when CI=true.
 
 func needTool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
+	if err != nil && os.Getenv("CI") == "true" {
+		t.Fatalf("%s not installed (Debian package liblo-tools); scripts/test installs it", name)
+	}
 	if err != nil {
 		t.Skipf("%s not installed (Debian package liblo-tools)", name)
 	}

@@ -1,0 +1,353 @@
+package oscmap
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"syscall"
+	"time"
+
+	pgpio "periph.io/x/conn/v3/gpio"
+
+	"github.com/oscgpio/oscgpio/config"
+	"github.com/oscgpio/oscgpio/gpio"
+	"github.com/oscgpio/oscgpio/oscmap/mux"
+	"github.com/oscgpio/oscgpio/oscmap/sender"
+	"github.com/oscgpio/oscgpio/oscmap/transport"
+)
+
+// Apply makes cfg the running mapping. The first call (from NewBridge) opens
+// everything; a later call (a reload) changes only what differs:
+//
+//   - an output whose pin and active_low are unchanged keeps its level and is
+//     not written (its addresses, safe level and no_arg are updated);
+//   - a removed or changed output goes to its safe level and its pin is
+//     released; a new one starts at its initial level;
+//   - an input whose pin, pull, active_low, debounce and poll are unchanged
+//     keeps its watcher and its state (no spurious press or release); what
+//     it reports (address, values, type, to) is updated;
+//   - the routes and destinations are swapped at once: a message is handled
+//     by the old mapping or the new, never half of each;
+//   - a changed listen address is bound first, then the old socket closed.
+//
+// On a reload, a point that cannot be set up (a pin that is busy) is left out
+// with its error and the rest is applied; the errors are returned joined. On
+// the first call any error is returned at once.
+func (b *Bridge) Apply(cfg *config.Config) error {
+	b.applyMu.Lock()
+	defer b.applyMu.Unlock()
+	b.mu.Lock()
+	first, closed := b.cfg == nil, b.closed
+	oldOuts, oldIns, oldListen := b.outs, b.ins, b.listen
+	b.mu.Unlock()
+	if closed {
+		return errors.New("the bridge is closed")
+	}
+
+	// The socket first: at start, a busy port touches no pin.
+	listen := cfg.Listen
+	if b.opt.Listen != "" {
+		listen = b.opt.Listen
+	}
+	var newSrv, oldSrv *transport.UDP
+	if first || listen != oldListen {
+		srv, err := transport.ListenUDP(listen, b.log)
+		if err != nil && !first && errors.Is(err, syscall.EADDRINUSE) {
+			// Same port, other interface: free it, then bind again.
+			b.mu.Lock()
+			cur := b.srv
+			b.mu.Unlock()
+			cur.Close()
+			if srv, err = transport.ListenUDP(listen, b.log); err != nil {
+				srv, _ = transport.ListenUDP(oldListen, b.log)
+			}
+		}
+		switch {
+		case err != nil && first:
+			return err
+		case err != nil:
+			b.log.Error("reload: could not listen on the new address; still listening on the old one", "listen", listen, "err", err)
+			listen = oldListen
+		}
+		newSrv = srv
+	}
+
+	// Watchers of inputs that go away stop before their pins are released;
+	// they may be waiting for b.mu, so this is done without it.
+	keptIn := map[*input]config.Input{}
+	for _, in := range oldIns {
+		if c, ok := findInput(cfg, in.cfg.Name); ok && sameInput(in.cfg, c) {
+			keptIn[in] = c
+			continue
+		}
+		in.stop(200 * time.Millisecond)
+	}
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		if newSrv != nil {
+			newSrv.Close()
+		}
+		return errors.New("the bridge is closed")
+	}
+	var errs []error
+	fail := func(err error) { errs = append(errs, err) }
+
+	// Release what goes away: outputs to their safe level first.
+	keptOut := map[string]*output{}
+	for _, o := range oldOuts {
+		if c, ok := findOutput(cfg, o.cfg.Name); ok && c.Pin.BCM == o.cfg.Pin.BCM && c.ActiveLow == o.cfg.ActiveLow {
+			keptOut[o.cfg.Name] = o
+			continue
+		}
+		if err := b.safe(o, CauseReload); err != nil {
+			fail(fmt.Errorf("output %q on %s: %w", o.cfg.Name, o.cfg.Pin, err))
+		}
+		b.release(o.cfg.Pin.Name())
+	}
+	oldState := map[string]bool{}
+	for _, in := range oldIns {
+		if _, kept := keptIn[in]; !kept {
+			oldState[in.cfg.Name] = in.active
+			b.release(in.cfg.Pin.Name())
+		}
+	}
+
+	// Outputs, in mapping order.
+	var outs []*output
+	for _, c := range cfg.Outputs {
+		if o := keptOut[c.Name]; o != nil {
+			o.cfg = c
+			o.point.Addresses = c.Addresses
+			outs = append(outs, o)
+			continue
+		}
+		o, err := b.openOutput(c)
+		if err != nil {
+			if first {
+				b.outs = outs
+				return err
+			}
+			fail(err)
+			continue
+		}
+		outs = append(outs, o)
+	}
+	b.outs = outs
+
+	// Jumpers (sim): remove those the mapping no longer has, add the missing.
+	if b.sim != nil {
+		want := map[[2]string]bool{}
+		for _, j := range cfg.Jumpers {
+			want[[2]string{j.From.Name(), j.To.Name()}] = true
+		}
+		for j := range b.jumpers {
+			if !want[j] {
+				b.unjumper(j)
+			}
+		}
+		for _, j := range cfg.Jumpers {
+			k := [2]string{j.From.Name(), j.To.Name()}
+			if b.jumpers[k] {
+				continue
+			}
+			if err := b.sim.Jumper(k[0], k[1]); err != nil {
+				err = fmt.Errorf("%s:%d:%d: jumper %s -> %s: %w", cfg.File, j.Pos.Line, j.Pos.Col, k[0], k[1], err)
+				if first {
+					return err
+				}
+				fail(err)
+				continue
+			}
+			b.jumpers[k] = true
+		}
+	} else if first && len(cfg.Jumpers) > 0 {
+		b.log.Warn("sim jumpers ignored: they only exist on the simulated backend", "jumpers", len(cfg.Jumpers), "gpio", b.backend.Name())
+	}
+
+	// Inputs, in mapping order.
+	var ins, started []*input
+	for _, c := range cfg.Inputs {
+		if in := findKept(keptIn, c.Name); in != nil {
+			in.cfg = c
+			in.point.Addresses = []string{c.Address}
+			ins = append(ins, in)
+			continue
+		}
+		in, err := b.openInput(c)
+		if err != nil {
+			if first {
+				b.ins = ins
+				return err
+			}
+			fail(err)
+			continue
+		}
+		ins = append(ins, in)
+		started = append(started, in)
+		if was, ok := oldState[c.Name]; ok && was != in.active {
+			in.changed(in.active, time.Now(), CauseReload)
+		}
+	}
+	b.ins = ins
+
+	// Routes and destinations, swapped at once (we hold b.mu).
+	routes, err := b.buildRoutes(outs)
+	if err != nil {
+		fail(err)
+	}
+	b.routes = routes
+	var dests []sender.Dest
+	for _, d := range cfg.Destinations {
+		dests = append(dests, sender.Dest{Name: d.Name, Addr: d.Addr})
+	}
+	if err := b.send.Set(dests); err != nil {
+		fail(err)
+	}
+	if newSrv != nil {
+		oldSrv = b.srv
+		b.srv, b.listen = newSrv, listen
+		b.out.Store(newSrv)
+		if oldSrv != nil {
+			close(b.replaced)
+			b.replaced = make(chan struct{})
+		}
+	}
+	b.cfg = cfg
+	if first {
+		b.subs = append([]func(Change){b.report}, b.subs...)
+	}
+	for _, in := range started {
+		in.start()
+	}
+	if oldSrv != nil {
+		oldSrv.Close() // Run moves to the new socket
+		b.log.Info("listening on a new address", "addr", newSrv.Addr().String())
+	}
+	if !first {
+		b.reloads.Add(1)
+		b.log.Info("mapping applied", "mapping", cfg.File, "outputs", len(outs), "inputs", len(ins),
+			"kept_outputs", len(keptOut), "kept_inputs", len(keptIn), "errors", len(errs))
+	}
+	return errors.Join(errs...)
+}
+
+func findOutput(cfg *config.Config, name string) (config.Output, bool) {
+	for _, o := range cfg.Outputs {
+		if o.Name == name {
+			return o, true
+		}
+	}
+	return config.Output{}, false
+}
+
+func findInput(cfg *config.Config, name string) (config.Input, bool) {
+	for _, in := range cfg.Inputs {
+		if in.Name == name {
+			return in, true
+		}
+	}
+	return config.Input{}, false
+}
+
+func findKept(kept map[*input]config.Input, name string) *input {
+	for in := range kept {
+		if in.cfg.Name == name {
+			return in
+		}
+	}
+	return nil
+}
+
+// sameInput reports whether an input's pin and its electrical settings are
+// unchanged, so its watcher and state can be kept.
+func sameInput(a, b config.Input) bool {
+	return a.Pin.BCM == b.Pin.BCM && a.Pull == b.Pull && a.ActiveLow == b.ActiveLow && a.Debounce == b.Debounce && a.Poll == b.Poll
+}
+
+// openOutput opens a new output at its initial level. The caller holds b.mu.
+func (b *Bridge) openOutput(c config.Output) (*output, error) {
+	p, err := b.backend.Pin(c.Pin.Name())
+	if err != nil {
+		return nil, fmt.Errorf("output %q on %s: %w", c.Name, c.Pin, err)
+	}
+	out, err := gpio.NewOut(p, gpio.OutConfig{Name: c.Name, ActiveLow: c.ActiveLow, Initial: c.Initial, Safe: c.Safe}, b.log)
+	if err != nil {
+		return nil, fmt.Errorf("output %q on %s: %w", c.Name, c.Pin, err)
+	}
+	o := &output{b: b, cfg: c, out: out, point: Point{Name: c.Name, Kind: KindOutput, Pin: c.Pin.Name(), Addresses: c.Addresses}}
+	o.set(c.Initial, CauseStart, netip.AddrPort{})
+	return o, nil
+}
+
+// openInput opens a new input and reads its state; its watcher is started
+// by the caller. The caller holds b.mu.
+func (b *Bridge) openInput(c config.Input) (*input, error) {
+	p, err := b.backend.Pin(c.Pin.Name())
+	if err != nil {
+		return nil, fmt.Errorf("input %q on %s: %w", c.Name, c.Pin, err)
+	}
+	gin, err := gpio.NewIn(p, gpio.InConfig{Name: c.Name, Pull: pull(c.Pull), ActiveLow: c.ActiveLow, Debounce: c.Debounce, Poll: c.Poll}, b.log)
+	if err != nil {
+		return nil, fmt.Errorf("input %q on %s: %w", c.Name, c.Pin, err)
+	}
+	in := &input{b: b, cfg: c, in: gin, active: gin.Active(),
+		point: Point{Name: c.Name, Kind: KindInput, Pin: c.Pin.Name(), Addresses: []string{c.Address}}}
+	in.changed(in.active, time.Now(), CauseStart)
+	return in, nil
+}
+
+func pull(s string) pgpio.Pull {
+	switch s {
+	case "up":
+		return pgpio.PullUp
+	case "down":
+		return pgpio.PullDown
+	default:
+		return pgpio.Float
+	}
+}
+
+// release gives a pin back to the backend, with the sim jumpers that touch
+// it. The caller holds b.mu.
+func (b *Bridge) release(pin string) {
+	for j := range b.jumpers {
+		if j[0] == pin || j[1] == pin {
+			b.unjumper(j)
+		}
+	}
+	if err := b.backend.Release(pin); err != nil {
+		b.log.Warn("could not release a pin", "pin", pin, "err", err)
+	}
+}
+
+func (b *Bridge) unjumper(j [2]string) {
+	delete(b.jumpers, j)
+	if err := b.sim.Unjumper(j[0], j[1]); err != nil {
+		b.log.Warn("could not remove a sim jumper", "from", j[0], "to", j[1], "err", err)
+	}
+}
+
+// buildRoutes makes the address mux for outs, with the bridge's reserved
+// subtrees: /oscgpio/ always, /sim/ on the simulated backend only.
+func (b *Bridge) buildRoutes(outs []*output) (*mux.Mux, error) {
+	m := mux.New()
+	var errs []error
+	if err := m.HandlePrefix("/oscgpio/", selfHandler{b}); err != nil {
+		errs = append(errs, err)
+	}
+	if b.sim != nil {
+		if err := m.HandlePrefix("/sim/", simHandler{b}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, o := range outs {
+		for _, a := range o.cfg.Addresses {
+			if err := m.Handle(a, o); err != nil {
+				errs = append(errs, fmt.Errorf("output %q: %w", o.cfg.Name, err))
+			}
+		}
+	}
+	return m, errors.Join(errs...)
+}

@@ -1,0 +1,108 @@
+package oscmap
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Kind is what a point is.
+type Kind string
+
+// The kinds of point.
+const (
+	KindOutput Kind = "output" // a pin driven by OSC messages
+	KindInput  Kind = "input"  // a pin whose changes are reported
+)
+
+// Cause says what made a point change.
+type Cause string
+
+// The causes of a change.
+const (
+	CauseStart  Cause = "start"  // the point was created (start, or added by a reload)
+	CauseOSC    Cause = "osc"    // a received message
+	CauseEdge   Cause = "edge"   // an input's pin changed
+	CauseReload Cause = "reload" // a reload removed the point (it went to its safe level) or re-read it
+	CauseSafe   Cause = "safe"   // the bridge stopped and put the output at its safe level
+)
+
+// A Change is one new value of a point, whatever caused it.
+type Change struct {
+	Point string         // the point's name in the mapping
+	Kind  Kind           // output or input
+	Pin   string         // "GPIO17"
+	Value float64        // the logical value: 1 on or pressed, 0 off or released
+	Time  time.Time      // when it changed
+	Cause Cause          // what changed it
+	From  netip.AddrPort // the sender, when Cause is CauseOSC
+	Seq   uint64         // 1, 2, 3... over the bridge's life, in publication order
+}
+
+// A Point is a mapped thing and its current value.
+type Point struct {
+	Name      string
+	Kind      Kind
+	Pin       string
+	Addresses []string  // the addresses that drive an output, or the one an input reports to
+	Value     float64   // the logical value: 1 on or pressed, 0 off or released
+	Changed   time.Time // the last change; zero before the first
+	Cause     Cause     // what made the last change
+	From      netip.AddrPort
+	Err       string // why the point does not work, when it does not (a dead input watcher)
+}
+
+// publish records c on the point and hands it to every subscriber, in
+// order. The caller holds b.mu, so changes are published one at a time and
+// subscribers see them in the order they happened.
+func (b *Bridge) publish(c Change) {
+	b.seq++
+	c.Seq = b.seq
+	b.changes.Add(1)
+	for _, s := range b.subs {
+		if s != nil {
+			s(c)
+		}
+	}
+}
+
+// Subscribe calls fn with every change from now on, in order, from the
+// goroutine that made the change, while the bridge's state is locked: fn must
+// return quickly and never block (queue the change if it has work to do),
+// and must not call the Bridge. It returns a function that ends the
+// subscription.
+func (b *Bridge) Subscribe(fn func(Change)) (cancel func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	i := len(b.subs)
+	b.subs = append(b.subs, fn)
+	return func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.subs[i] = nil
+	}
+}
+
+// Points returns every point with its current value: outputs then inputs, in
+// mapping order.
+func (b *Bridge) Points() []Point {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []Point
+	for _, o := range b.outs {
+		out = append(out, o.point)
+	}
+	for _, in := range b.ins {
+		out = append(out, in.point)
+	}
+	for i := range out {
+		out[i].Addresses = append([]string(nil), out[i].Addresses...)
+	}
+	return out
+}
+
+func boolValue(on bool) float64 {
+	if on {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,92 @@
+package oscmap
+
+import (
+	"log/slog"
+	"math"
+	"strings"
+
+	"github.com/hypebeast/go-osc/osc"
+	pgpio "periph.io/x/conn/v3/gpio"
+
+	"github.com/oscgpio/oscgpio/oscmap/mux"
+	"github.com/oscgpio/oscgpio/wiring"
+)
+
+// selfHandler serves the bridge's own methods under /oscgpio/.
+type selfHandler struct{ b *Bridge }
+
+// ServeOSC answers /oscgpio/stats with the counters, to the sender, from the
+// listening socket: one message /oscgpio/stats whose arguments are pairs of
+// a name (s) and a value (i, at most 2147483647): packets, messages,
+// handled, applied, unmatched, rejected, malformed, kernel_drops, scheduled,
+// handler_panics, changes, sent, send_errors, send_dropped, dead_inputs,
+// reloads.
+func (h selfHandler) ServeOSC(r *mux.Request) {
+	b := h.b
+	switch r.Msg.Address {
+	case "/oscgpio/stats":
+		c := b.countersLocked()
+		reply := osc.NewMessage("/oscgpio/stats")
+		for _, kv := range c.pairs() {
+			reply.Append(kv.name)
+			reply.Append(int32(min(kv.value, math.MaxInt32)))
+		}
+		if err := r.Reply(reply); err != nil && b.logOK(slog.LevelWarn) {
+			b.log.Warn("could not answer /oscgpio/stats", "to", r.From.String(), "err", err)
+		}
+	default:
+		b.unmatched.Add(1)
+		if b.logOK(slog.LevelInfo) {
+			b.log.Info("no such bridge method (the bridge answers /oscgpio/stats)", "address", r.Msg.Address, "from", r.From.String())
+		}
+	}
+}
+
+type counterPair struct {
+	name  string
+	value uint64
+}
+
+// pairs lists the counters with the names the log and /oscgpio/stats use.
+func (c Counters) pairs() []counterPair {
+	return []counterPair{
+		{"packets", c.Packets}, {"messages", c.Messages}, {"handled", c.Handled}, {"applied", c.Applied},
+		{"unmatched", c.Unmatched}, {"rejected", c.Rejected}, {"malformed", c.Malformed},
+		{"kernel_drops", c.KernelDrops}, {"scheduled", c.Scheduled}, {"handler_panics", c.Panics},
+		{"changes", c.Changes}, {"sent", c.Sent}, {"send_errors", c.SendErrors}, {"send_dropped", c.SendDropped},
+		{"dead_inputs", c.DeadInputs}, {"reloads", c.Reloads},
+	}
+}
+
+// simHandler handles /sim/<pin> <level>: the electrical level forced onto an
+// input pin of the simulator, as a finger on a button would. It is routed
+// on the simulated backend only.
+type simHandler struct{ b *Bridge }
+
+func (h simHandler) ServeOSC(r *mux.Request) {
+	b, m := h.b, r.Msg
+	reject := func(msg string, args ...any) {
+		b.rejected.Add(1)
+		if b.logOK(slog.LevelWarn) {
+			b.log.Warn(msg, append([]any{"address", m.Address, "from", r.From.String()}, args...)...)
+		}
+	}
+	p, err := wiring.Resolve(strings.TrimPrefix(m.Address, "/sim/"))
+	if err != nil {
+		reject("sim drive not applied", "err", err)
+		return
+	}
+	if len(m.Arguments) == 0 {
+		reject("sim drive needs a level: /sim/GPIO27 0 or 1")
+		return
+	}
+	level, err := Bool(m.Arguments[0])
+	if err == nil {
+		err = b.sim.Drive(p.Name(), pgpio.Level(level))
+	}
+	if err != nil {
+		reject("sim drive not applied", "err", err)
+		return
+	}
+	b.applied.Add(1)
+}
