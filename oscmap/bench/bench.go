@@ -53,6 +53,11 @@ type Config struct {
 	// Step is how long each rate step sends (default 1s); Grace is how long
 	// after its last send its reports are still awaited (default 500ms).
 	Step, Grace time.Duration
+	// MaxLag is how far the sender may fall behind its schedule and still
+	// catch up by sending the messages due at once (default 2ms); further
+	// behind, it shifts the schedule instead of sending a burst faster than
+	// the rate, and the step takes longer (see Step.Stalls and Achieved).
+	MaxLag time.Duration
 	// Wait is how long Run and Probe wait for the target's first report
 	// (default 5s).
 	Wait time.Duration
@@ -102,6 +107,9 @@ func (c *Config) defaults() {
 	if c.Grace <= 0 {
 		c.Grace = 500 * time.Millisecond
 	}
+	if c.MaxLag <= 0 {
+		c.MaxLag = 2 * time.Millisecond
+	}
 	if c.Wait <= 0 {
 		c.Wait = 5 * time.Second
 	}
@@ -124,11 +132,18 @@ type Step struct {
 	// the bench's socket and at the target's (-1: not known).
 	BenchDrops  int64 `json:"bench_drops"`
 	TargetDrops int64 `json:"target_drops"`
-	// SenderLimited is true when sending alone took over 95% of the step:
-	// the bench cannot send much faster, so a higher rate would measure the
-	// bench, not the target.
+	// SenderLimited is true when the bench sent at under 95% of Rate (it
+	// cannot send faster, or the machine did not run it often enough, see
+	// Stalls): the step says nothing about the target at Rate, and is not
+	// counted as a pass or a failure.
 	SenderLimited bool `json:"sender_limited"`
-	Pass          bool `json:"pass"`
+	// Stalls counts the times the bench fell behind its schedule by over
+	// Config.MaxLag and shifted it instead of bursting.
+	Stalls int `json:"stalls"`
+	// Attempts is how many times the step was run: a step the bench could
+	// not send at its rate is tried up to three times.
+	Attempts int  `json:"attempts"`
+	Pass     bool `json:"pass"`
 }
 
 // RTT is the outcome of the round-trip measurement.
@@ -295,17 +310,22 @@ func (b *Bench) readReports(expect string, vals []int32) ([]int32, error) {
 	return vals, nil
 }
 
-// drain discards the reports already queued (it reads until none has come
-// for quiet).
+// drain discards the reports already queued: it reads until none has come
+// for quiet, for at most drainMax.
 func (b *Bench) drain(expect string, quiet time.Duration) (n int) {
-	for {
+	end := time.Now().Add(drainMax)
+	for time.Now().Before(end) {
 		_, ok, err := b.read(expect, time.Now().Add(quiet))
 		if !ok || err != nil {
 			return n
 		}
 		n++
 	}
+	return n
 }
+
+// drainMax bounds a drain, against a target that never stops sending.
+const drainMax = 5 * time.Second
 
 // benchDrops is the kernel's drop count at the bench's socket: from the
 // socket table when it lists the socket (it also counts a lost tail), else
@@ -410,21 +430,30 @@ func (b *Bench) Run(ctx context.Context, cfg Config) (*Result, error) {
 		if !ok {
 			break
 		}
-		if _, err := b.sync(ctx, t, time.Now().Add(cfg.Wait)); err != nil {
-			return r, fmt.Errorf("before the %d msg/s step: %w", rate, err)
+		var s Step
+		for attempt := 1; attempt <= 3; attempt++ {
+			if _, err := b.sync(ctx, t, time.Now().Add(cfg.Wait)); err != nil {
+				return r, fmt.Errorf("before the %d msg/s step: %w", rate, err)
+			}
+			if s, err = b.step(ctx, t, rate); err != nil {
+				return r, err
+			}
+			s.Attempts = attempt
+			if !s.SenderLimited {
+				break
+			}
 		}
-		s, err := b.step(ctx, t, rate)
-		if err != nil {
-			return r, err
+		if s.SenderLimited {
+			s.Pass = false
 		}
 		r.Steps = append(r.Steps, s)
 		if cfg.OnStep != nil {
 			cfg.OnStep(s)
 		}
-		search.Record(s.Pass)
 		if s.SenderLimited {
-			break // a higher rate would measure the bench
+			break // this rate and higher ones would measure the bench
 		}
+		search.Record(s.Pass)
 	}
 	r.BestRate = search.Best()
 	for i := range r.Steps {
@@ -522,19 +551,19 @@ func (b *Bench) step(ctx context.Context, t *target, rate int) (Step, error) {
 	}()
 
 	start := time.Now()
+	// A bench that was not scheduled for a while must not test the target
+	// with a burst: it catches up at most MaxLag's worth at once.
+	p := NewPacer(start, rate, n, Due(cfg.MaxLag, rate))
 	sent := 0
 	var sendErr error
-	var busy time.Duration // time spent in the sending loops, not asleep
-	for sent < n && sendErr == nil && ctx.Err() == nil {
-		t0 := time.Now()
-		due := min(Due(t0.Sub(start), rate), n)
-		for ; sent < due; sent++ {
+	for !p.Done() && sendErr == nil && ctx.Err() == nil {
+		for k := p.Take(time.Now()); k > 0; k-- {
 			if sendErr = t.send(first ^ int32(sent&1)); sendErr != nil {
 				break
 			}
+			sent++
 		}
-		busy += time.Since(t0)
-		if sent < n {
+		if !p.Done() {
 			time.Sleep(pace)
 		}
 	}
@@ -552,9 +581,8 @@ func (b *Bench) step(ctx context.Context, t *target, rate int) (Step, error) {
 	}
 
 	s.Achieved = float64(sent) / elapsed.Seconds()
-	// Sleeps that overran (a loaded machine) lower Achieved but are caught up
-	// by the clock; only a sender that was busy nearly all the step is the limit.
-	s.SenderLimited = busy > cfg.Step*95/100
+	s.SenderLimited = s.Achieved < 0.95*float64(rate)
+	s.Stalls = p.Stalls
 	s.Alternation = CheckAlternation(first, n, rr.vals)
 	s.Pass = s.OK
 	if !s.Pass {

@@ -15,6 +15,9 @@ import (
 	"time"
 )
 
+// The tests let the sender catch up (MaxLag 1s): a loaded machine must not
+// make a step "not held".
+
 // listen starts a Bench on a free loopback port.
 func listen(t *testing.T) *Bench {
 	t.Helper()
@@ -77,7 +80,7 @@ func TestRunAgainstFakeBridge(t *testing.T) {
 	to := fakeBridge(t, b.Addr(), 0)
 	var steps []Step
 	r, err := b.Run(context.Background(), Config{To: to, Count: 100, Warmup: 10,
-		Rates: []int{100, 1000}, Refine: -1, Step: 200 * time.Millisecond, Grace: 300 * time.Millisecond,
+		Rates: []int{100, 1000}, Refine: -1, Step: 200 * time.Millisecond, MaxLag: time.Second, Grace: 300 * time.Millisecond,
 		OnStep: func(s Step) { steps = append(steps, s) }})
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +135,7 @@ func TestRunFindsLosses(t *testing.T) {
 	// 1000 msg/s step loses every tenth report.
 	to := fakeBridge(t, b.Addr(), 100)
 	r, err := b.Run(context.Background(), Config{To: to, Count: 50, Warmup: -1,
-		Rates: []int{100, 1000}, Refine: -1, Step: 200 * time.Millisecond, Grace: 200 * time.Millisecond, StatsWait: -1})
+		Rates: []int{100, 1000}, Refine: -1, Step: 200 * time.Millisecond, MaxLag: time.Second, Grace: 200 * time.Millisecond, StatsWait: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +214,7 @@ func TestRunAgainstEchoProgram(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, err := b.Run(context.Background(), Config{To: to, Count: 200, Warmup: 20,
-		Rates: []int{1000, 2000}, Refine: -1, Step: 200 * time.Millisecond, Grace: 300 * time.Millisecond, StatsWait: 100 * time.Millisecond})
+		Rates: []int{1000, 2000}, Refine: -1, Step: 200 * time.Millisecond, MaxLag: time.Second, Grace: 300 * time.Millisecond, StatsWait: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,18 +28,18 @@ func WriteText(w io.Writer, r *Result) error {
 	if len(r.Steps) > 0 {
 		b.WriteString("\nrate steps, alternating 1/0 (1 s each, then a grace period):\n")
 		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "msg/s\tsent at\tsent\treceived\tmissing\tlate\tbreaks\tbench drops\ttarget drops\t\tresult")
+		fmt.Fprintln(tw, "msg/s\tsent at\tstalls\tsent\treceived\tmissing\tlate\tbreaks\tbench drops\ttarget drops\t\tresult")
 		steps := slices.Clone(r.Steps)
 		slices.SortStableFunc(steps, func(a, b Step) int { return a.Rate - b.Rate })
 		for _, st := range steps {
 			verdict := "pass"
-			if !st.Pass {
+			switch {
+			case st.SenderLimited:
+				verdict = "not held by the bench"
+			case !st.Pass:
 				verdict = "FAIL"
 			}
-			if st.SenderLimited {
-				verdict += " (the bench could not send faster)"
-			}
-			fmt.Fprintf(tw, "%d\t%.0f\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t\t%s\n", st.Rate, st.Achieved, st.Sent, st.Received,
+			fmt.Fprintf(tw, "%d\t%.0f\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t\t%s\n", st.Rate, st.Achieved, st.Stalls, st.Sent, st.Received,
 				st.Missing, st.Late, st.Breaks, dropsText(st.BenchDrops), dropsText(st.TargetDrops), verdict)
 		}
 		tw.Flush()
@@ -52,6 +52,10 @@ func WriteText(w io.Writer, r *Result) error {
 		fmt.Fprintf(&b, "highest in-order, loss-free rate: none (the %d msg/s step failed)\n", r.Steps[0].Rate)
 	default:
 		fmt.Fprintf(&b, "highest in-order, loss-free rate: %d msg/s\n", r.BestRate)
+	}
+	if n := len(r.Steps); n > 0 && r.Steps[n-1].SenderLimited {
+		l := r.Steps[n-1]
+		fmt.Fprintf(&b, "the bench could not send %d msg/s here (at best %.0f in %d tries): higher rates were not tried\n", l.Rate, l.Achieved, l.Attempts)
 	}
 	if f := r.Failed; f != nil {
 		lost := max(f.Missing-f.Late, 0)
@@ -80,7 +84,10 @@ func WriteText(w io.Writer, r *Result) error {
 // FormatStep is one line about a finished step, for progress output.
 func FormatStep(s Step) string {
 	v := "pass"
-	if !s.Pass {
+	switch {
+	case s.SenderLimited:
+		v = fmt.Sprintf("not held by the bench in %d tries", s.Attempts)
+	case !s.Pass:
 		v = fmt.Sprintf("FAIL: %d of %d missing, %d late, %d breaks", s.Missing, s.Sent, s.Late, s.Breaks)
 	}
 	return fmt.Sprintf("%d msg/s (sent at %.0f): %s", s.Rate, s.Achieved, v)

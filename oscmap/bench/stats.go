@@ -217,3 +217,48 @@ func (s *RateSearch) Best() int { return s.best }
 
 // Failed is the lowest rate that failed, 0 if none did.
 func (s *RateSearch) Failed() int { return s.fail }
+
+// Pacer spreads n messages at rate messages a second, by the clock, in
+// small batches. When the sender falls behind (the machine did not run it
+// for a while), it does not catch up with a burst faster than the rate:
+// it sends at most MaxBatch at once and shifts the rest of the schedule, so
+// the step takes longer and the rate really sent (Achieved) says so.
+type Pacer struct {
+	rate, n, maxBatch int
+	start             time.Time // when message 0 was due, shifted after a stall
+	sent              int
+	// Stalls counts the times the schedule was shifted.
+	Stalls int
+}
+
+// NewPacer returns a Pacer for n messages at rate, starting at start, that
+// sends at most maxBatch (at least 1) messages at once.
+func NewPacer(start time.Time, rate, n, maxBatch int) *Pacer {
+	return &Pacer{rate: rate, n: n, maxBatch: max(maxBatch, 1), start: start}
+}
+
+// Take returns how many messages to send at now, and counts them as sent.
+func (p *Pacer) Take(now time.Time) int {
+	due := min(Due(now.Sub(p.start), p.rate), p.n)
+	k := due - p.sent
+	if k > p.maxBatch {
+		// Behind: send a batch, and start the schedule again from there.
+		k = p.maxBatch
+		p.start = now.Add(-dueAt(p.sent+k, p.rate))
+		p.Stalls++
+	}
+	k = max(k, 0)
+	p.sent += k
+	return k
+}
+
+// Done reports whether all n messages were taken.
+func (p *Pacer) Done() bool { return p.sent >= p.n }
+
+// dueAt is when message k is due after the start, at rate (rounded up to
+// the nanosecond): the inverse of Due.
+func dueAt(k, rate int) time.Duration {
+	sec := k / rate
+	rest := int64(k % rate)
+	return time.Duration(sec)*time.Second + time.Duration((rest*int64(time.Second)+int64(rate)-1)/int64(rate))
+}

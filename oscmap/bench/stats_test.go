@@ -162,3 +162,50 @@ func TestRateSearchStopsWhenClose(t *testing.T) {
 		t.Errorf("tried %v, want no refining within 5%%", tried)
 	}
 }
+
+func TestPacerOnTime(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	p := NewPacer(t0, 1000, 10, 4)
+	total := 0
+	for ms := 0; ms <= 10; ms++ {
+		k := p.Take(t0.Add(time.Duration(ms) * time.Millisecond))
+		if ms > 0 && k != 1 {
+			t.Errorf("at %d ms: %d messages, want 1", ms, k)
+		}
+		total += k
+	}
+	if total != 10 || !p.Done() || p.Stalls != 0 {
+		t.Errorf("sent %d, done %v, stalls %d; want 10, true, 0", total, p.Done(), p.Stalls)
+	}
+	if k := p.Take(t0.Add(time.Hour)); k != 0 {
+		t.Errorf("after the last: %d more", k)
+	}
+}
+
+func TestPacerStallDoesNotBurst(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	p := NewPacer(t0, 1000, 100, 4)
+	if k := p.Take(t0.Add(2 * time.Millisecond)); k != 2 {
+		t.Fatalf("at 2 ms: %d, want 2", k)
+	}
+	// 50 ms without running: 48 are due, only a batch goes.
+	if k := p.Take(t0.Add(52 * time.Millisecond)); k != 4 || p.Stalls != 1 {
+		t.Fatalf("after a stall: %d messages, %d stalls; want 4, 1", k, p.Stalls)
+	}
+	// The schedule restarts from there: one a millisecond again.
+	for ms := 53; ms < 56; ms++ {
+		if k := p.Take(t0.Add(time.Duration(ms) * time.Millisecond)); k != 1 {
+			t.Errorf("at %d ms: %d, want 1", ms, k)
+		}
+	}
+}
+
+func TestDueAtInvertsDue(t *testing.T) {
+	for _, rate := range []int{1, 3, 1000, 75000, 200000} {
+		for _, k := range []int{0, 1, 2, 999, 12345} {
+			if got := Due(dueAt(k, rate), rate); got != k {
+				t.Errorf("rate %d: Due(dueAt(%d)) = %d", rate, k, got)
+			}
+		}
+	}
+}
