@@ -228,6 +228,7 @@ type target struct {
 	cfg   Config
 	conn  *net.UDPConn // connected to cfg.To: sends, and stats replies
 	msg   [2][]byte    // Send with 0 and with 1
+	batch *batcher     // sends the rate steps' batches
 	local bool
 	port  uint16
 	level int32 // the value last confirmed by a report
@@ -245,6 +246,7 @@ func (b *Bench) dial(cfg Config) (*target, error) {
 	}
 	t := &target{cfg: cfg, conn: c, port: uint16(ua.Port), local: isLocal(ua.AddrPort().Addr())}
 	_ = c.SetWriteBuffer(4 << 20)
+	t.batch = newBatcher(c)
 	for v := range 2 {
 		if t.msg[v], err = encode(cfg.Send, int32(v)); err != nil {
 			c.Close()
@@ -557,11 +559,13 @@ func (b *Bench) step(ctx context.Context, t *target, rate int) (Step, error) {
 	sent := 0
 	var sendErr error
 	for !p.Done() && sendErr == nil && ctx.Err() == nil {
-		for k := p.Take(time.Now()); k > 0; k-- {
-			if sendErr = t.send(first ^ int32(sent&1)); sendErr != nil {
-				break
+		if k := p.Take(time.Now()); k > 0 {
+			from := sent
+			sendErr = t.batch.send(k, func(i int) []byte { return t.msg[first^int32((from+i)&1)] })
+			if sendErr != nil {
+				sendErr = fmt.Errorf("sending %s to %s: %w", cfg.Send, cfg.To, sendErr)
 			}
-			sent++
+			sent += k
 		}
 		if !p.Done() {
 			time.Sleep(pace)

@@ -93,7 +93,7 @@ func TestDue(t *testing.T) {
 		{250 * time.Microsecond, 200000, 50},
 		{time.Second, 200000, 200000},
 		{1500 * time.Millisecond, 3, 4},
-		{1000 * time.Hour, 200000, 720000000000},
+		{1000 * time.Second, 200000, 200000000},
 		{time.Second, 0, 0},
 	}
 	for _, tt := range tests {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
+	"syscall"
 
 	"github.com/hypebeast/go-osc/osc"
 )
@@ -202,4 +204,15 @@ func parseCounters(args []any) map[string]int64 {
 		}
 	}
 	return out
+}
+
+// sendEach sends the datagrams msg(i) for i in [0, k) one Write at a time.
+// A refused send (nobody listening yet) is not an error.
+func sendEach(c *net.UDPConn, k int, msg func(i int) []byte) error {
+	for i := range k {
+		if _, err := c.Write(msg(i)); err != nil && !errors.Is(err, syscall.ECONNREFUSED) {
+			return err
+		}
+	}
+	return nil
 }
