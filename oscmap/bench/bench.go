@@ -384,8 +384,8 @@ func (b *Bench) sync(ctx context.Context, t *target, deadline time.Time) (time.D
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	return 0, fmt.Errorf("no %s report from %s at %s: is the target running, with the output %s jumpered to an input that reports %s to %s?",
-		t.cfg.Expect, t.cfg.To, b.addr, t.cfg.Send, t.cfg.Expect, b.addr)
+	return 0, fmt.Errorf("sent %s 1 and 0 to %s for %v, and no %s report came to %s: is the bridge running there, with the output %s jumpered to an input that reports %s to %s?",
+		t.cfg.Send, t.cfg.To, t.cfg.Wait, t.cfg.Expect, b.addr, t.cfg.Send, t.cfg.Expect, b.addr)
 }
 
 // Probe waits (up to cfg.Wait) until the target answers a Send message with
@@ -401,8 +401,10 @@ func (b *Bench) Probe(ctx context.Context, cfg Config) (time.Duration, error) {
 }
 
 // Run measures the target: round trips, then the rate steps, with the drop
-// counters and the target's /oscgpio/stats around them. It returns what it
-// measured so far with an error when the target stops answering or ctx ends.
+// counters and the target's /oscgpio/stats around them. When the target
+// never answers (within cfg.Wait) it returns only an error; when it stops
+// answering later, or ctx ends, it returns what it measured so far and the
+// error.
 func (b *Bench) Run(ctx context.Context, cfg Config) (*Result, error) {
 	cfg.defaults()
 	t, err := b.dial(cfg)
@@ -414,7 +416,7 @@ func (b *Bench) Run(ctx context.Context, cfg Config) (*Result, error) {
 		RecvBuffer: b.rcvbuf, TargetLocal: t.local, BenchDrops: -1, TargetDrops: -1}
 
 	if _, err := b.sync(ctx, t, time.Now().Add(cfg.Wait)); err != nil {
-		return r, err
+		return nil, err // nothing measured
 	}
 	r.CountersBefore = t.stats()
 	benchBefore, targetBefore := b.benchDrops(), t.drops()

@@ -167,6 +167,10 @@ func TestProbeNoTarget(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "jumpered") {
 		t.Errorf("Probe of a silent target: %v, want an error that says what to check", err)
 	}
+	r, err := b.Run(context.Background(), Config{To: silent.LocalAddr().String(), Wait: 100 * time.Millisecond})
+	if r != nil || err == nil {
+		t.Errorf("Run against a silent target: %+v, %v; want no result and an error", r, err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := b.Probe(ctx, Config{To: silent.LocalAddr().String()}); !errors.Is(err, context.Canceled) {
