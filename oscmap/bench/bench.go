@@ -54,9 +54,9 @@ type Config struct {
 	// after its last send its reports are still awaited (default 500ms).
 	Step, Grace time.Duration
 	// MaxLag is how far the sender may fall behind its schedule and still
-	// catch up by sending the messages due at once (default 2ms); further
-	// behind, it shifts the schedule instead of sending a burst faster than
-	// the rate, and the step takes longer (see Step.Stalls and Achieved).
+	// catch up, at no more than twice the rate (default 20ms); further
+	// behind, it shifts the schedule instead, and the step takes longer (see
+	// Step.Stalls and Achieved).
 	MaxLag time.Duration
 	// Wait is how long Run and Probe wait for the target's first report
 	// (default 5s).
@@ -108,7 +108,7 @@ func (c *Config) defaults() {
 		c.Grace = 500 * time.Millisecond
 	}
 	if c.MaxLag <= 0 {
-		c.MaxLag = 2 * time.Millisecond
+		c.MaxLag = 20 * time.Millisecond
 	}
 	if c.Wait <= 0 {
 		c.Wait = 5 * time.Second
@@ -555,9 +555,11 @@ func (b *Bench) step(ctx context.Context, t *target, rate int) (Step, error) {
 	}()
 
 	start := time.Now()
-	// A bench that was not scheduled for a while must not test the target
-	// with a burst: it catches up at most MaxLag's worth at once.
-	p := NewPacer(start, rate, n, Due(cfg.MaxLag, rate))
+	// Batches of at most 2 ms' worth (at least 2): the sleep between two
+	// batches asks for 250 µs but lasts about 1.1 ms on many Linux machines,
+	// and a bench that was not scheduled for a moment must not test the
+	// target with a long burst.
+	p := NewPacer(start, rate, n, max(Due(8*pace, rate), 2), cfg.MaxLag)
 	sent := 0
 	var sendErr error
 	for !p.Done() && sendErr == nil && ctx.Err() == nil {

@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-// The tests let the sender catch up (MaxLag 1s): a loaded machine must not
+// The tests let the sender catch up from 1 s behind (MaxLag): a loaded machine must not
 // make a step "not held".
 
 // listen starts a Bench on a free loopback port.

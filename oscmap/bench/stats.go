@@ -219,36 +219,48 @@ func (s *RateSearch) Best() int { return s.best }
 func (s *RateSearch) Failed() int { return s.fail }
 
 // Pacer spreads n messages at rate messages a second, by the clock, in
-// small batches. When the sender falls behind (the machine did not run it
-// for a while), it does not catch up with a burst faster than the rate:
-// it sends at most MaxBatch at once and shifts the rest of the schedule, so
-// the step takes longer and the rate really sent (Achieved) says so.
+// small batches. A sender that falls behind (the machine did not run it for
+// a moment) catches up at no more than twice the rate and at most
+// maxBatch messages at once, never with one burst of everything due. When it
+// is further behind than maxLag's worth (a real stall), the rest of the
+// schedule is shifted instead: the step takes longer, and the rate really
+// sent says so.
 type Pacer struct {
-	rate, n, maxBatch int
-	start             time.Time // when message 0 was due, shifted after a stall
-	sent              int
+	rate, n  int
+	maxBatch int
+	maxLag   int       // messages
+	start    time.Time // when message 0 was due, shifted after a stall
+	last     time.Time // when the last batch was taken
+	sent     int
 	// Stalls counts the times the schedule was shifted.
 	Stalls int
 }
 
 // NewPacer returns a Pacer for n messages at rate, starting at start, that
-// sends at most maxBatch (at least 1) messages at once.
-func NewPacer(start time.Time, rate, n, maxBatch int) *Pacer {
-	return &Pacer{rate: rate, n: n, maxBatch: max(maxBatch, 1), start: start}
+// takes at most maxBatch (at least 1) messages at once and shifts its
+// schedule when more than maxLag behind.
+func NewPacer(start time.Time, rate, n, maxBatch int, maxLag time.Duration) *Pacer {
+	return &Pacer{rate: rate, n: n, maxBatch: max(maxBatch, 1), maxLag: max(Due(maxLag, rate), 1),
+		start: start, last: start}
 }
 
 // Take returns how many messages to send at now, and counts them as sent.
 func (p *Pacer) Take(now time.Time) int {
 	due := min(Due(now.Sub(p.start), p.rate), p.n)
-	k := due - p.sent
-	if k > p.maxBatch {
-		// Behind: send a batch, and start the schedule again from there.
-		k = p.maxBatch
-		p.start = now.Add(-dueAt(p.sent+k, p.rate))
+	behind := due - p.sent
+	if behind > p.maxLag {
+		// A stall: start the schedule again from here.
+		p.start = now.Add(-dueAt(p.sent+1, p.rate))
 		p.Stalls++
+		behind = 1
 	}
-	k = max(k, 0)
-	p.sent += k
+	// Twice the rate since the last batch, and at least what is due on time.
+	catchUp := max(Due(2*now.Sub(p.last), p.rate), Due(now.Sub(p.last), p.rate))
+	k := max(min(behind, p.maxBatch, catchUp), 0)
+	if k > 0 {
+		p.sent += k
+		p.last = now
+	}
 	return k
 }
 

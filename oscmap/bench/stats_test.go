@@ -165,7 +165,7 @@ func TestRateSearchStopsWhenClose(t *testing.T) {
 
 func TestPacerOnTime(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	p := NewPacer(t0, 1000, 10, 4)
+	p := NewPacer(t0, 1000, 10, 4, 20*time.Millisecond)
 	total := 0
 	for ms := 0; ms <= 10; ms++ {
 		k := p.Take(t0.Add(time.Duration(ms) * time.Millisecond))
@@ -182,15 +182,49 @@ func TestPacerOnTime(t *testing.T) {
 	}
 }
 
-func TestPacerStallDoesNotBurst(t *testing.T) {
+func TestPacerBatches(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	p := NewPacer(t0, 1000, 100, 4)
-	if k := p.Take(t0.Add(2 * time.Millisecond)); k != 2 {
-		t.Fatalf("at 2 ms: %d, want 2", k)
+	p := NewPacer(t0, 200000, 1000, 200, 20*time.Millisecond)
+	if k := p.Take(t0.Add(250 * time.Microsecond)); k != 50 {
+		t.Errorf("200 000 msg/s after 250 µs: %d, want 50", k)
 	}
-	// 50 ms without running: 48 are due, only a batch goes.
-	if k := p.Take(t0.Add(52 * time.Millisecond)); k != 4 || p.Stalls != 1 {
-		t.Fatalf("after a stall: %d messages, %d stalls; want 4, 1", k, p.Stalls)
+	// 2 ms late: 400 due, at most a batch of 200.
+	if k := p.Take(t0.Add(2250 * time.Microsecond)); k != 200 {
+		t.Errorf("2 ms late: %d, want the batch cap 200", k)
+	}
+}
+
+func TestPacerCatchesUpAtTwiceTheRate(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	p := NewPacer(t0, 1000, 100, 1, 20*time.Millisecond)
+	if k := p.Take(t0.Add(time.Millisecond)); k != 1 {
+		t.Fatalf("at 1 ms: %d, want 1", k)
+	}
+	// Woken 4 ms late: 4 behind, one goes (the batch cap), no burst.
+	if k := p.Take(t0.Add(5 * time.Millisecond)); k != 1 {
+		t.Fatalf("4 ms late: %d, want 1", k)
+	}
+	// 0.25 ms later: under half an interval since the last send, none.
+	if k := p.Take(t0.Add(5250 * time.Microsecond)); k != 0 {
+		t.Errorf("0.25 ms after a send while catching up: %d, want 0", k)
+	}
+	// Every half millisecond one more until caught up, then one a millisecond.
+	got := 0
+	for us := 5500; us <= 8000; us += 500 {
+		got += p.Take(t0.Add(time.Duration(us) * time.Microsecond))
+	}
+	if got != 6 || p.Stalls != 0 {
+		t.Errorf("catching up from 5.5 to 8 ms: %d sent, %d stalls; want 6 (all 8 due), 0", got, p.Stalls)
+	}
+}
+
+func TestPacerStallShiftsTheSchedule(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	p := NewPacer(t0, 1000, 100, 4, 20*time.Millisecond)
+	p.Take(t0.Add(2 * time.Millisecond))
+	// 50 ms without running: 48 due, beyond the 20 allowed; one goes.
+	if k := p.Take(t0.Add(52 * time.Millisecond)); k != 1 || p.Stalls != 1 {
+		t.Fatalf("after a stall: %d messages, %d stalls; want 1, 1", k, p.Stalls)
 	}
 	// The schedule restarts from there: one a millisecond again.
 	for ms := 53; ms < 56; ms++ {
