@@ -61,6 +61,9 @@ func WriteText(w io.Writer, r *Result) error {
 		lost := max(f.Missing-f.Late, 0)
 		fmt.Fprintf(&b, "failing step %d msg/s: %d of %d reports missing (%d came late, %d never), %d out of order or duplicated\n",
 			f.Rate, f.Missing, f.Sent, min(f.Late, f.Missing), lost, f.Breaks)
+		if where := lossPlace(f); where != "" {
+			fmt.Fprintf(&b, "  where: %s\n", where)
+		}
 	}
 	fmt.Fprintf(&b, "kernel drops over the run: bench socket %s %s", r.Listen, dropsText(r.BenchDrops))
 	if r.RecvBuffer > 0 {
@@ -109,4 +112,26 @@ func counterText(m map[string]int64, name string) string {
 		return fmt.Sprint(v)
 	}
 	return "?"
+}
+
+// lossPlace says where the reports of a failing step were lost, from the
+// kernel's drop counters during the step, or "" when it cannot tell.
+func lossPlace(f *Step) string {
+	lost := max(f.Missing-f.Late, 0)
+	var parts []string
+	if f.TargetDrops > 0 {
+		parts = append(parts, fmt.Sprintf("the target's socket dropped %d datagrams (its receive buffer was full)", f.TargetDrops))
+	}
+	if f.BenchDrops > 0 {
+		parts = append(parts, fmt.Sprintf("the bench's socket dropped %d reports (raise net.core.rmem_max, or run the bench as root)", f.BenchDrops))
+	}
+	switch {
+	case len(parts) > 0:
+		return strings.Join(parts, "; ")
+	case lost > 0 && f.TargetDrops == 0 && f.BenchDrops == 0:
+		return "no kernel drops at either socket: the target lost them itself"
+	case lost > 0 && f.BenchDrops == 0:
+		return "no kernel drops at the bench's socket; the target's are not known (another machine): the target, or the network"
+	}
+	return ""
 }
