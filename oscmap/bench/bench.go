@@ -420,15 +420,22 @@ func (b *Bench) Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	r.CountersBefore = t.stats()
 	benchBefore, targetBefore := b.benchDrops(), t.drops()
+	search := NewRateSearch(cfg.Rates, cfg.Refine)
+	// Also on an error part-way: what was measured is summed up.
 	defer func() {
 		r.BenchDrops = delta(benchBefore, b.benchDrops())
 		r.TargetDrops = delta(targetBefore, t.drops())
+		r.BestRate = search.Best()
+		for i := range r.Steps {
+			if s := &r.Steps[i]; !s.Pass && !s.SenderLimited && s.Rate == search.Failed() {
+				r.Failed = s
+			}
+		}
 	}()
 
 	if r.RTT, err = b.roundTrips(ctx, t); err != nil {
 		return r, err
 	}
-	search := NewRateSearch(cfg.Rates, cfg.Refine)
 	for {
 		rate, ok := search.Next()
 		if !ok {
@@ -458,12 +465,6 @@ func (b *Bench) Run(ctx context.Context, cfg Config) (*Result, error) {
 			break // this rate and higher ones would measure the bench
 		}
 		search.Record(s.Pass)
-	}
-	r.BestRate = search.Best()
-	for i := range r.Steps {
-		if s := &r.Steps[i]; !s.Pass && s.Rate == search.Failed() {
-			r.Failed = s
-		}
 	}
 	r.CountersAfter = t.stats()
 	return r, nil
