@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hypebeast/go-osc/osc"
+	pgpio "periph.io/x/conn/v3/gpio"
 
 	"github.com/oscgpio/oscgpio/config"
 	"github.com/oscgpio/oscgpio/gpio"
@@ -29,6 +30,8 @@ type Options struct {
 	Listen string
 	// Logger receives the bridge's log; nil means slog.Default().
 	Logger *slog.Logger
+	// resolve replaces the system's resolver for destination host names (tests).
+	resolve func(ctx context.Context, host string) ([]netip.Addr, error)
 	// LogLines bounds the info lines about single messages and changes
 	// (recv, sent, output levels) per second; beyond it one line a second
 	// says how many were not shown. 0 means 20.
@@ -55,6 +58,14 @@ type Counters struct {
 	Reloads     uint64 // mappings applied after the first
 }
 
+// simulator is what the bridge uses of a simulated backend (gpio.Sim):
+// jumpers from the mapping and /sim/<pin> drives.
+type simulator interface {
+	Jumper(from, to string) error
+	Unjumper(from, to string) error
+	Drive(name string, l pgpio.Level) error
+}
+
 // A Bridge drives the outputs of a mapping from OSC messages and reports its
 // inputs as OSC messages. Every mapped pin is a point with a current value;
 // every change of a point, whatever caused it, is published once, in order,
@@ -66,7 +77,7 @@ type Bridge struct {
 	log     *slog.Logger
 	opt     Options
 	backend gpio.Backend
-	sim     *gpio.Sim
+	sim     simulator // the backend, when it simulates pins
 	budget  *logs.Budget // info lines about single messages
 	warns   *logs.Budget // warnings about single messages, apart so a flood of info lines does not hide them
 	send    *sender.Sender
@@ -93,6 +104,8 @@ type Bridge struct {
 
 	out atomic.Pointer[transport.UDP] // srv, for sends that must not take mu
 
+	onHandled func() // tests: called after each message, set before Run
+
 	handled, applied, unmatched, rejected, changes, deadInputs, reloads atomic.Uint64
 
 	closeOnce sync.Once
@@ -112,7 +125,7 @@ func NewBridge(cfg *config.Config, backend gpio.Backend, opt Options) (*Bridge, 
 		opt.LogLines = 20
 	}
 	b := &Bridge{log: log, opt: opt, backend: backend, jumpers: map[[2]string]bool{}, replaced: make(chan struct{})}
-	b.sim, _ = backend.(*gpio.Sim)
+	b.sim, _ = backend.(simulator)
 	b.ctx, b.stop = context.WithCancel(context.Background())
 	b.budget = logs.NewBudget(opt.LogLines, func(n int) {
 		log.Info(fmt.Sprintf("%d log lines about single messages not shown in the last second (the bridge is busy; the counters at exit and /oscgpio/stats count everything)", n), "not_shown", n)
@@ -120,7 +133,7 @@ func NewBridge(cfg *config.Config, backend gpio.Backend, opt Options) (*Bridge, 
 	b.warns = logs.NewBudget(opt.LogLines, func(n int) {
 		log.Warn(fmt.Sprintf("%d warnings about single messages not shown in the last second (the counters at exit and /oscgpio/stats count everything)", n), "not_shown", n)
 	})
-	b.send = sender.New(b.writeTo, sender.Options{Log: log})
+	b.send = sender.New(b.writeTo, sender.Options{Log: log, Resolve: opt.resolve})
 	if err := b.Apply(cfg); err != nil {
 		b.Close()
 		return nil, err
@@ -249,7 +262,12 @@ func (b *Bridge) Close() error {
 // handle applies one received message. The server calls it from its one
 // reader goroutine, in arrival order (bundle elements at their time tag).
 func (b *Bridge) handle(m *osc.Message, from netip.AddrPort) {
-	defer b.handled.Add(1)
+	defer func() {
+		b.handled.Add(1)
+		if b.onHandled != nil {
+			b.onHandled()
+		}
+	}()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
