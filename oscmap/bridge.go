@@ -77,7 +77,7 @@ type Bridge struct {
 	log     *slog.Logger
 	opt     Options
 	backend gpio.Backend
-	sim     simulator // the backend, when it simulates pins
+	sim     simulator    // the backend, when it simulates pins
 	budget  *logs.Budget // info lines about single messages
 	warns   *logs.Budget // warnings about single messages, apart so a flood of info lines does not hide them
 	send    *sender.Sender
