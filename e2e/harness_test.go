@@ -329,3 +329,6 @@ func (p *proc) waitCount(re string, n int) int {
 	}
 	return at
 }
+
+// fmtMapping fills a mapping's %d verbs.
+func fmtMapping(format string, ports ...any) string { return fmt.Sprintf(format, ports...) }
