@@ -1,11 +1,16 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/hypebeast/go-osc/osc"
 )
@@ -123,4 +128,102 @@ func TestWatchReloads(t *testing.T) {
 	query.waitStats(bridge.port, "the reload", func(st map[string]int) bool { return st["reloads"] == 1 })
 	query.send(bridge.port, osc.NewMessage("/lamp", int32(1)))
 	mon.expect("/fb i 1")
+}
+
+// A log reader that stalls (a paused pager, Ctrl-S: stderr a pipe nobody
+// reads) never freezes the bridge: it keeps applying messages and reporting
+// inputs, and SIGTERM still stops it with every output safe.
+func TestStalledLogReaderFreezesNothing(t *testing.T) {
+	mon := newPeer(t)
+	file := writeMapping(t, strings.Replace(jumperMapping, "debounce: 5ms", "debounce: 0s", 1), mon.port())
+	// The bridge's stderr is a pipe whose reading end is never read.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cmd := exec.Command(bin, "run", "--gpio", "sim", "--listen", "127.0.0.1:0", "--log-level", "debug", "--config", file)
+	cmd.Stderr = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+
+	// The port cannot be read from the log here: find it by the process's
+	// socket, as the stats peer would on the show computer.
+	port := udpPortOf(t, cmd.Process.Pid)
+	src := newPeer(t)
+	// Far more than a pipe holds (64 KiB) of debug lines: every change is
+	// logged at debug by the sim and the engine.
+	for i := 0; i < 3000; i++ {
+		src.send(port, osc.NewMessage("/led", int32((i+1)%2)))
+		mon.expect(fmt.Sprintf("/button i %d", (i+1)%2))
+	}
+	// The pipe really is full: this is the case that froze the bridge.
+	var queued int32
+	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, r.Fd(), syscall.TIOCINQ, uintptr(unsafe.Pointer(&queued))); errno != 0 {
+		t.Fatalf("FIONREAD on the log pipe: %v", errno)
+	}
+	if queued < 60000 {
+		t.Fatalf("only %d bytes of log waiting in the pipe: the test did not stall the log writer", queued)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("SIGTERM did not stop a bridge whose log nobody reads")
+	}
+}
+
+// udpPortOf finds the UDP port the process pid listens on, from /proc.
+func udpPortOf(t *testing.T, pid int) int {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		inodes := map[string]bool{}
+		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		for _, fd := range fds {
+			l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+			if err == nil && strings.HasPrefix(l, "socket:[") {
+				inodes[strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")] = true
+			}
+		}
+		data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/net/udp", pid))
+		for _, line := range strings.Split(string(data), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) > 9 && inodes[f[9]] && strings.HasPrefix(f[1], "0100007F:") {
+				port, err := strconv.ParseInt(strings.TrimPrefix(f[1], "0100007F:"), 16, 32)
+				if err == nil {
+					return int(port)
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d has no UDP socket on 127.0.0.1", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Every counter is printed at exit, whatever the log level.
+func TestCountersAtExitAtAnyLevel(t *testing.T) {
+	p := start(t, bin, "run", "--gpio", "sim", "--listen", "127.0.0.1:0", "--log-level", "error")
+	port := udpPortOf(t, p.cmd.Process.Pid)
+	newPeer(t).send(port, osc.NewMessage("/led", int32(1)))
+	newPeer(t).waitStats(port, "the message", func(st map[string]int) bool { return st["applied"] == 1 })
+	if code := p.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	p.waitFor(`msg="oscgpio stopped" packets=2 messages=2 handled=2 applied=1 .*kernel_drops=0 .*send_dropped=0 dead_inputs=0 reloads=0 log_lines_dropped=0`, 0)
+	if n := len(p.snapshot()); n != 1 {
+		t.Errorf("%d lines at --log-level error, want only the exit line:\n%s", n, strings.Join(p.snapshot(), "\n"))
+	}
 }
