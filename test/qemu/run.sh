@@ -6,8 +6,9 @@
 # linux/arm64, boots them with Debian's arm64 kernel and its stock Pi 3 device
 # tree in `qemu-system-aarch64 -M raspi3b` (pinctrl-bcm2835, /dev/gpiochip0,
 # lines named GPIO17...), runs `oscgpio run --gpio host` there, and checks from
-# outside, through QEMU's qtest, the levels the bridge writes to GPIO17 and
-# the reports it sends when GPIO27 is driven. See test/qemu/README.md.
+# outside, through QEMU's qtest, the levels the bridge writes to GPIO17, the
+# reports it sends when GPIO27 is driven, and what a SIGHUP reload does and
+# does not write (QEMU's trace of MMIO writes). See test/qemu/README.md.
 #
 # Usage: bash test/qemu/run.sh        (root, or the tools already installed)
 # Environment:
@@ -23,12 +24,17 @@
 # a GPIO line. The guest prints "STEP NAME" on the console (QEMU writes it to
 # WORK/run/console.log) and waits until GPIO22, the "go" line, changes level.
 # This script waits for that line in the log, does the step's checks through
-# qtest (-qtest pipe: two FIFOs; readl GPLEV0/GPFSEL1, writel GPSET0/GPCLR0),
+# qtest (-qtest pipe: two FIFOs; readl GPLEV0/GPFSELn, writel GPSET0/GPCLR0),
 # then toggles GPIO22 through qtest; the guest polls it as an input through the
 # kernel's GPIO character device. (The serial port cannot carry the host's
 # side: with the stock DTB the PL011 belongs to the Bluetooth serdev and no
 # tty reads it.) Nothing waits a fixed time: every wait polls for a console
 # line or a register value, each with a deadline.
+#
+# Reloads: QEMU traces every MMIO write (-trace memory_region_ops_write, in
+# WORK/run/mmio.log). Around each reload the host writes 0 to GPSET0 through
+# qtest (no effect on any level) as a marker; after QEMU exits, the guest's
+# writes to the GPIO block between two markers say what the reload wrote.
 #
 # Exit status: 0 when every check passed, 1 when one failed, 2 when the
 # test could not run (missing tool, download or build failure).
@@ -48,7 +54,8 @@ log() { printf '[%7s] %s\n' "$(elapsed)" "$*"; }
 
 # ---- checks -------------------------------------------------------------
 checks=(boot fsel17 led-initial led-on led-off button-press button-release button-exact
-	led-on-again exit-code safe-level poll-once drivers poweroff)
+	led-on-again reload-log reload-kept reload-new reload-serving reload-input refused-log
+	refused-kept exit-code safe-level reload-count reload-unwritten poll-once drivers poweroff)
 declare -A what=(
 	[boot]="guest booted; bridge and dump listening on loopback"
 	[fsel17]="GPIO17 made an output by the bridge (GPFSEL1)"
@@ -58,17 +65,26 @@ declare -A what=(
 	[button-press]="dump printed '/button i 1' after GPIO27 was driven high"
 	[button-release]="dump printed '/button i 0' after GPIO27 was driven low"
 	[button-exact]="dump printed exactly '/button i 1', '/button i 0'"
-	[led-on-again]="GPIO17 high again before SIGTERM"
+	[led-on-again]="GPIO17 high again before the reload"
+	[reload-log]="SIGHUP: the log says 'mapping applied' (1 output and 1 input kept) then 'mapping reloaded' why=SIGHUP"
+	[reload-kept]="GPIO17 stayed high and an output all through the reload (GPLEV0, GPFSEL1 sampled)"
+	[reload-new]="GPIO23 (new, initial: on) made an output and high by the reload"
+	[reload-serving]="GPIO17 low after /led 0 sent to the reloaded bridge"
+	[reload-input]="after the reload GPIO27 reported once more: the dump has exactly 1, 0, 1, 0"
+	[refused-log]="a reload with an unknown pin refused, its FILE:LINE:COL error in the log, nothing applied"
+	[refused-kept]="after the refused reload /light 1 moves GPIO17 and GPIO23 stays high"
 	[exit-code]="bridge exited with code 0 on SIGTERM"
-	[safe-level]="GPIO17 at its safe level (low) after the bridge exited"
+	[safe-level]="GPIO17 and GPIO23 at their safe level (low) after the bridge exited"
+	[reload-count]="the bridge's exit summary counts reloads=1 (the refused one not counted)"
+	[reload-unwritten]="MMIO trace: the reload wrote GPIO23, never GPIO17; the refused one wrote no GPIO register"
 	[poll-once]="the bridge's log says once that GPIO27 is polled"
 	[drivers]="each driver that failed in host.Init on its own line of the bridge's log"
 	[poweroff]="guest powered off and QEMU exited by itself"
 )
 declare -A result=()
 npass=0 nfail=0
-pass() { result[$1]=PASS; npass=$((npass + 1)); printf 'PASS  %-14s %s\n' "$1" "${what[$1]}"; }
-fail() { result[$1]=FAIL; nfail=$((nfail + 1)); printf 'FAIL  %-14s %s: %s\n' "$1" "${what[$1]}" "$2"; }
+pass() { result[$1]=PASS; npass=$((npass + 1)); printf 'PASS  %-16s %s\n' "$1" "${what[$1]}"; }
+fail() { result[$1]=FAIL; nfail=$((nfail + 1)); printf 'FAIL  %-16s %s: %s\n' "$1" "${what[$1]}" "$2"; }
 
 qpid='' # the `timeout qemu-system-aarch64` job
 finish() {
@@ -106,6 +122,14 @@ fi
 for t in qemu-system-aarch64 cpio dtc gzip timeout mkfifo awk; do
 	command -v "$t" >/dev/null || setup_fail "$t not found"
 done
+# QEMU's trace of MMIO writes (the "log" trace backend, as Debian builds it):
+# without it reload-unwritten fails and every other check still runs.
+trace_opt=() trace_missing=''
+if qemu-system-aarch64 -trace help 2>/dev/null | grep -qx memory_region_ops_write; then
+	trace_opt=(-trace "enable=memory_region_ops_write,file=$work/run/mmio.log")
+else
+	trace_missing="this qemu-system-aarch64 cannot trace memory_region_ops_write (built without the log trace backend)"
+fi
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 [[ -x $GO ]] || setup_fail "no go command (set GO=/path/to/go)"
 
@@ -219,7 +243,7 @@ timeout -k 5 "$qemu_timeout" qemu-system-aarch64 \
 	-M raspi3b -m 1G -accel tcg,thread=single -no-reboot -display none -monitor none \
 	-kernel "$kdir/Image" -dtb "$kdir/bcm2837-rpi-3-b.dtb" -initrd "$work/initrd.gz" \
 	-append "console=ttyAMA0,115200 rdinit=/init quiet loglevel=3" \
-	-serial "file:$con" -qtest "pipe:$run/qtest" -qtest-log "$run/qtest.log" \
+	-serial "file:$con" -qtest "pipe:$run/qtest" -qtest-log "$run/qtest.log" "${trace_opt[@]}" \
 	</dev/null >"$run/qemu.out" 2>"$run/qemu.err" &
 qpid=$!
 trap 'finish 2' EXIT
@@ -235,6 +259,12 @@ GPFSEL1=0x3f200004 GPSET0=0x3f20001c GPCLR0=0x3f200028 GPLEV0=0x3f200034
 # bit N: GPLEV0 bit N -> $lvl (0 or 1), or fails.
 lvl=''
 bit() { qt readl "$GPLEV0" && lvl=$(((${qt_reply#OK } >> $1) & 1)); }
+# fn N: GPIO N's function (GPFSELn) -> $fn (0 input, 1 output), or fails.
+fn=''
+fn() { qt readl $((0x3f200000 + $1 / 10 * 4)) && fn=$(((${qt_reply#OK } >> ($1 % 10 * 3)) & 7)); }
+# mark: a marker in QEMU's MMIO trace (0 to GPSET0 changes no level).
+marks=0
+mark() { qt writel "$GPSET0" 0 && marks=$((marks + 1)); }
 # wait_bit N WANT: polls GPLEV0 until bit N is WANT or level_timeout passed.
 wait_bit() {
 	local end=$((SECONDS + level_timeout))
@@ -247,22 +277,24 @@ wait_bit() {
 }
 # has_line TEXT: the console log has a line that is exactly TEXT.
 has_line() { awk -v t="$1" '{ sub(/\r$/, "") } $0 == t { f = 1; exit } END { exit !f }' "$con"; }
-# wait_line TEXT SECONDS: 0 seen, 1 deadline, 2 guest aborted, 3 QEMU gone.
+# wait_line TEXT SECONDS [SAMPLER]: 0 seen, 1 deadline, 2 guest aborted, 3 QEMU
+# gone. SAMPLER, a command, runs before each look at the log.
 wait_line() {
 	local end=$((SECONDS + $2))
 	while :; do
+		[[ -z ${3:-} ]] || $3
 		has_line "$1" && return 0
 		grep -aq '^GUEST ABORT' "$con" && return 2
 		kill -0 "$qpid" 2>/dev/null || { has_line "$1" && return 0; return 3; }
 		((SECONDS < end)) || return 1
-		sleep 0.05
+		if [[ -n ${3:-} ]]; then sleep 0.005; else sleep 0.05; fi
 	done
 }
 why=''
-# step NAME SECONDS: waits for the guest's "STEP NAME"; sets $why if not.
+# step NAME SECONDS [SAMPLER]: waits for the guest's "STEP NAME"; sets $why if not.
 step() {
 	local r=0
-	wait_line "STEP $1" "$2" || r=$?
+	wait_line "STEP $1" "$2" "${3:-}" || r=$?
 	case $r in
 	0) return 0 ;;
 	1) why="the guest printed no 'STEP $1' within $2s" ;;
@@ -279,6 +311,34 @@ next() {
 	go_level=$((1 - go_level))
 }
 bridge_lines() { awk '{ sub(/\r$/, "") } /^bridge:(out|err)\| / { print substr($0, 13) }' "$con"; }
+# buttons: the dump's /button lines so far, joined with ", ".
+buttons() { awk '{ sub(/\r$/, "") } /^dump:out\| \/button/ { printf "%s%s", s, substr($0, 11); s = ", " }' "$con"; }
+# wait_buttons WANT: polls buttons until it prints WANT or level_timeout passed.
+seen=''
+wait_buttons() {
+	local end=$((SECONDS + level_timeout))
+	while seen=$(buttons) && [[ $seen != "$1" ]]; do
+		((SECONDS < end)) || return 1
+		sleep 0.02
+	done
+}
+# sample17: one sample of GPIO17 during the reload (see reload-kept).
+samples=0 samples_low=0 samples_notout=0
+sample17() {
+	bit 17 || return 0
+	samples=$((samples + 1))
+	((lvl == 1)) || samples_low=$((samples_low + 1))
+	fn 17 || return 0
+	((fn == 1)) || samples_notout=$((samples_notout + 1))
+}
+# trace_writes: the guest's writes to the GPIO block inside the marked
+# windows, "WINDOW ADDR VALUE" a line (window 1: the reload, 2: the refused one).
+trace_writes() {
+	awk '$1 == "memory_region_ops_write" && $13 ~ /bcm2835_gpio/ {
+		if ($3 == -1) { if ($7 == "0x3f20001c" && $9 == "0x0") m++; next }
+		if (m % 2 == 1) print (m + 1) / 2, $7, $9
+	}' "$run/mmio.log"
+}
 
 drive() {
 	step ready "$boot_timeout" || { fail boot "$why"; return 1; }
@@ -310,21 +370,110 @@ drive() {
 	qt writel "$GPCLR0" 0x08000000 || fail button-release "qtest writel GPCLR0: $qt_reply"
 	wait_line 'dump:out| /button i 0' "$level_timeout" || r=$?
 	if ((r == 0)); then pass button-release; elif [[ -z ${result[button-release]:-} ]]; then fail button-release "not in the console log after ${level_timeout}s"; fi
-	local seen
-	seen=$(awk '{ sub(/\r$/, "") } /^dump:out\| \/button/ { printf "%s%s", s, substr($0, 11); s = ", " }' "$con")
+	seen=$(buttons)
 	if [[ $seen == '/button i 1, /button i 0' ]]; then pass button-exact; else fail button-exact "got: ${seen:-nothing}"; fi
 	next || return 1
 
 	step led-on-again "$step_timeout" || { fail led-on-again "$why"; return 1; }
 	if wait_bit 17 1; then pass led-on-again; else fail led-on-again "GPLEV0 bit 17 still ${lvl:-?} after ${level_timeout}s ($qt_reply)"; fi
+	# GPIO23 before the reload: untouched (low, input), or reload-new proves nothing.
+	local before23='?'
+	bit 23 && fn 23 && before23="level $lvl, function $fn"
+	mark || { why="qtest cannot write the trace marker: $qt_reply"; return 1; }
+	next || return 1
+
+	# The reload: GPIO17 sampled until the guest says the bridge reloaded.
+	step reloaded "$step_timeout" sample17 || { fail reload-log "$why"; return 1; }
+	mark || { why="qtest cannot write the trace marker: $qt_reply"; return 1; }
+	log "reload: $samples samples of GPLEV0/GPFSEL1 while the bridge reloaded"
+	local applied reloaded
+	applied=$(bridge_lines | grep -F 'msg="mapping applied"' || true)
+	reloaded=$(bridge_lines | awk '/msg="mapping applied"/ { a = 1 } a && /msg="mapping reloaded" why=SIGHUP/ { f = 1 } END { exit !f }' && echo yes || true)
+	if ! has_line 'RELOAD reloaded'; then
+		fail reload-log "the guest saw: $(grep -a -m1 '^RELOAD ' "$con" | tr -d '\r')"
+	elif [[ $(wc -l <<<"$applied") != 1 ]] || ! grep -qE 'outputs=2 inputs=1 kept_outputs=1 kept_inputs=1 errors=0( |$)' <<<"$applied"; then
+		fail reload-log "'mapping applied' lines: ${applied:-none}"
+	elif [[ -z $reloaded ]]; then
+		fail reload-log "no 'mapping reloaded' why=SIGHUP after 'mapping applied'"
+	else
+		pass reload-log
+	fi
+	if ! bit 17 || ((lvl != 1)) || ! fn 17 || ((fn != 1)); then
+		fail reload-kept "after the reload GPIO17 has level ${lvl:-?}, function ${fn:-?} ($qt_reply)"
+	elif ((samples == 0 || samples_low || samples_notout)); then
+		fail reload-kept "of $samples samples during the reload $samples_low read GPIO17 low and $samples_notout not an output"
+	else
+		pass reload-kept
+	fi
+	if [[ $before23 != 'level 0, function 0' ]]; then
+		fail reload-new "before the reload GPIO23 had $before23, want level 0, function 0"
+	elif wait_bit 23 1 && fn 23 && ((fn == 1)); then
+		pass reload-new
+	else
+		fail reload-new "after the reload GPIO23 has level ${lvl:-?}, function ${fn:-?} ($qt_reply)"
+	fi
+	next || return 1
+
+	step led-off-reloaded "$step_timeout" || { fail reload-serving "$why"; return 1; }
+	if wait_bit 17 0; then pass reload-serving; else fail reload-serving "GPLEV0 bit 17 still ${lvl:-?} after ${level_timeout}s ($qt_reply)"; fi
+	next || return 1
+
+	step button-again "$step_timeout" || { fail reload-input "$why"; return 1; }
+	local want='/button i 1, /button i 0'
+	if ! qt writel "$GPSET0" 0x08000000; then
+		fail reload-input "qtest writel GPSET0: $qt_reply"
+	elif ! wait_buttons "$want, /button i 1"; then
+		fail reload-input "after GPIO27 went high the dump has: ${seen:-nothing}"
+	elif ! qt writel "$GPCLR0" 0x08000000; then
+		fail reload-input "qtest writel GPCLR0: $qt_reply"
+	elif ! wait_buttons "$want, $want"; then
+		fail reload-input "after GPIO27 went low the dump has: ${seen:-nothing}"
+	else
+		pass reload-input
+	fi
+	mark || { why="qtest cannot write the trace marker: $qt_reply"; return 1; }
+	next || return 1
+
+	step refused "$step_timeout" || { fail refused-log "$why"; return 1; }
+	mark || { why="qtest cannot write the trace marker: $qt_reply"; return 1; }
+	local refused
+	refused=$(bridge_lines | grep -F 'msg="reload refused: the mapping has errors; the running mapping stays"' || true)
+	applied=$(bridge_lines | grep -cF 'msg="mapping applied"' || true)
+	if ! has_line 'RELOAD refused'; then
+		fail refused-log "the guest saw: $(grep -a '^RELOAD ' "$con" | tail -n 1 | tr -d '\r')"
+	elif ! grep -qE 'why=SIGHUP err="/etc/oscgpio\.yaml:[0-9]+:[0-9]+: .*GPIO99' <<<"$refused"; then
+		fail refused-log "no refusal naming /etc/oscgpio.yaml:LINE:COL and GPIO99; lines: ${refused:-none}"
+	elif [[ $applied != 1 ]]; then
+		fail refused-log "'mapping applied' logged $applied times, want 1 (the first reload only)"
+	else
+		pass refused-log
+	fi
+	next || return 1
+
+	step light-on "$step_timeout" || { fail refused-kept "$why"; return 1; }
+	if ! wait_bit 17 1; then
+		fail refused-kept "GPLEV0 bit 17 still ${lvl:-?} after ${level_timeout}s of /light 1 ($qt_reply)"
+	elif ! bit 23 || ((lvl != 1)) || ! fn 23 || ((fn != 1)); then
+		fail refused-kept "GPIO23 has level ${lvl:-?}, function ${fn:-?} ($qt_reply)"
+	else
+		pass refused-kept
+	fi
 	next || return 1
 
 	step stopped "$step_timeout" || { fail exit-code "$why"; return 1; }
 	local st
 	st=$(awk '{ sub(/\r$/, "") } /^BRIDGE EXIT / { print $3 }' "$con")
 	if [[ $st == code=0 ]]; then pass exit-code; else fail exit-code "the guest saw ${st:-no exit}"; fi
-	if bit 17 && ((lvl == 0)); then pass safe-level; else fail safe-level "GPLEV0 bit 17 is ${lvl:-?} ($qt_reply)"; fi
-	qt readl "$GPFSEL1" && log "after the exit GPIO17's function is $(((${qt_reply#OK } >> 21) & 7)) (0 input, 1 output)"
+	local l17='?' l23='?' f17='?' f23='?'
+	bit 17 && l17=$lvl
+	bit 23 && l23=$lvl
+	if [[ $l17 == 0 && $l23 == 0 ]]; then pass safe-level; else fail safe-level "GPLEV0 bit 17 is $l17, bit 23 $l23 ($qt_reply)"; fi
+	fn 17 && f17=$fn
+	fn 23 && f23=$fn
+	log "after the exit GPIO17's function is $f17, GPIO23's $f23 (0 input, 1 output)"
+	local summary
+	summary=$(bridge_lines | grep -F 'msg="oscgpio stopped"' || true)
+	if grep -qE ' reloads=1( |$)' <<<"$summary"; then pass reload-count; else fail reload-count "exit summary: ${summary:-none}"; fi
 
 	local polls
 	polls=$(bridge_lines | grep -i 'poll' | grep -E 'GPIO27|button' || true)
@@ -362,6 +511,38 @@ fi
 qrc=0
 wait "$qpid" || qrc=$?
 qpid=''
+# The MMIO trace is complete once QEMU has exited.
+if ((marks == 4)); then
+	if [[ -n $trace_missing ]]; then
+		fail reload-unwritten "$trace_missing"
+	elif [[ ! -s $run/mmio.log ]]; then
+		fail reload-unwritten "QEMU wrote no trace to $run/mmio.log"
+	else
+		w1=() w2=() bad='' new23=0
+		while read -r w a v; do
+			if ((w == 1)); then w1+=("$a=$v"); else w2+=("$a=$v"); fi
+			case $w:$a in
+			1:0x3f200004) bad+="${bad:+; }GPFSEL1 written ($v)" ;;
+			1:0x3f20001c | 1:0x3f200028) (((v >> 17) & 1)) && bad+="${bad:+; }$a written with bit 17 ($v)" ;;
+			esac
+			[[ $w:$a == 1:0x3f200008 ]] && new23=$((new23 | 1))
+			[[ $w:$a == 1:0x3f20001c ]] && (((v >> 23) & 1)) && new23=$((new23 | 2))
+		done < <(trace_writes)
+		log "MMIO trace: the reload wrote ${w1[*]:-nothing}; the refused reload wrote ${w2[*]:-nothing}"
+		markers=$(awk '$3 == -1 && $7 == "0x3f20001c" && $9 == "0x0"' "$run/mmio.log" | wc -l)
+		if ((markers != 4)); then
+			fail reload-unwritten "the trace has $markers of the 4 markers the host wrote"
+		elif [[ -n $bad ]]; then
+			fail reload-unwritten "the reload wrote GPIO17: $bad"
+		elif ((new23 != 3)); then
+			fail reload-unwritten "the trace shows no GPFSEL2 write and GPSET0 bit 23 for the new GPIO23: it may not be complete"
+		elif ((${#w2[@]})); then
+			fail reload-unwritten "the refused reload wrote ${w2[*]}"
+		else
+			pass reload-unwritten
+		fi
+	fi
+fi
 if [[ -z ${result[poweroff]:-} ]]; then
 	if ((qrc == 0)) && has_line 'GUEST DONE'; then
 		pass poweroff

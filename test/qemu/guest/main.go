@@ -27,9 +27,15 @@
 //
 // Steps: ready (the bridge and the dump are listening), led-on (sent /led 1),
 // led-off (sent /led 0), button (the host drives GPIO27 high then low and
-// watches the dump), led-on-again (sent /led 1 once more, so that the safe
-// level on exit has to be written), stopped (the bridge got SIGTERM and
-// exited; "BRIDGE EXIT code=N" printed before).
+// watches the dump), led-on-again (sent /led 1 once more), reloaded (wrote
+// reloadMapping over the mapping file, sent SIGHUP and saw the bridge's
+// outcome in its log: "RELOAD reloaded" printed before), led-off-reloaded
+// (sent /led 0 to the reloaded bridge), button-again (the host drives GPIO27
+// again), refused (wrote brokenMapping, sent SIGHUP, saw the outcome: "RELOAD
+// refused" printed before), light-on (sent /light 1, an address only the
+// running mapping has, so that the safe level on exit has to be written),
+// stopped (the bridge got SIGTERM and exited; "BRIDGE EXIT code=N" printed
+// before).
 package main
 
 import (
@@ -67,10 +73,14 @@ const (
 	startTimeout = 60 * time.Second
 	// exitTimeout bounds the wait for a child to exit after SIGTERM.
 	exitTimeout = 20 * time.Second
+	// reloadTimeout bounds the wait for the bridge's log to say how a
+	// reload ended.
+	reloadTimeout = 20 * time.Second
 )
 
-// mapping is the bridge's mapping file: one output, one input polled at 2 ms
-// (QEMU's GPIO model raises no edge interrupts), one destination (the dump).
+// mapping is the bridge's first mapping file: one output, one input polled at
+// 2 ms (QEMU's GPIO model raises no edge interrupts), one destination (the
+// dump).
 const mapping = `# written by test/qemu/guest
 listen: ` + bridgeAddr + `
 destinations:
@@ -81,6 +91,62 @@ outputs:
     address: /led
     initial: off
     safe: off
+inputs:
+  - name: button
+    pin: GPIO27
+    pull: none
+    poll: 2ms
+    debounce: 10ms
+    address: /button
+    to: [monitor]
+`
+
+// reloadMapping replaces mapping on SIGHUP. The output led keeps its pin and
+// active_low (so it must keep its level and never be written: its initial
+// level, off, must not be applied again) and gains the address /light; the
+// output fan on GPIO23 is new and starts on; the input is unchanged (it must
+// keep its watcher and report no spurious change).
+const reloadMapping = `# written by test/qemu/guest: the reload
+listen: ` + bridgeAddr + `
+destinations:
+  monitor: ` + dumpAddr + `
+outputs:
+  - name: led
+    pin: GPIO17
+    address: [/led, /light]
+    initial: off
+    safe: off
+  - name: fan
+    pin: GPIO23
+    address: /fan
+    initial: on
+    safe: off
+inputs:
+  - name: button
+    pin: GPIO27
+    pull: none
+    poll: 2ms
+    debounce: 10ms
+    address: /button
+    to: [monitor]
+`
+
+// brokenMapping has an unknown pin: the reload must be refused as a whole.
+// Were it applied, even in part, fan would go to its safe level and /light
+// would no longer move the LED: the host would see both.
+const brokenMapping = `# written by test/qemu/guest: a reload that must be refused
+listen: ` + bridgeAddr + `
+destinations:
+  monitor: ` + dumpAddr + `
+outputs:
+  - name: led
+    pin: GPIO17
+    address: /led
+    initial: off
+    safe: off
+  - name: relay
+    pin: GPIO99
+    address: /relay
 inputs:
   - name: button
     pin: GPIO27
@@ -109,9 +175,10 @@ func (c *console) printf(format string, a ...any) { c.line(fmt.Sprintf(format, a
 // prefixWriter forwards a child's output to the console line by line, each
 // line prefixed with the child's tag.
 type prefixWriter struct {
-	con *console
-	tag string
-	buf []byte
+	con    *console
+	tag    string
+	buf    []byte
+	onLine func(string) // if set, also gets every line (without the tag)
 }
 
 func (w *prefixWriter) Write(p []byte) (int, error) {
@@ -121,7 +188,11 @@ func (w *prefixWriter) Write(p []byte) (int, error) {
 		if i < 0 {
 			return len(p), nil
 		}
-		w.con.line(w.tag + strings.TrimRight(string(w.buf[:i]), "\r"))
+		l := strings.TrimRight(string(w.buf[:i]), "\r")
+		w.con.line(w.tag + l)
+		if w.onLine != nil {
+			w.onLine(l)
+		}
 		w.buf = w.buf[i+1:]
 	}
 }
@@ -131,6 +202,57 @@ func (w *prefixWriter) flush() {
 	if len(w.buf) > 0 {
 		w.con.line(w.tag + string(w.buf))
 		w.buf = nil
+	}
+}
+
+// lineLog keeps the lines of a child's output so that a step can wait for
+// one (the bridge's log says when a reload is done).
+type lineLog struct {
+	mu    sync.Mutex
+	lines []string
+	more  chan struct{} // closed, and replaced, when a line is added
+}
+
+func newLineLog() *lineLog { return &lineLog{more: make(chan struct{})} }
+
+func (l *lineLog) add(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, s)
+	close(l.more)
+	l.more = make(chan struct{})
+}
+
+// len is the number of lines so far: a mark for waitFor.
+func (l *lineLog) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.lines)
+}
+
+// waitFor returns the first line from index from on that contains one of
+// subs, and which one. It gives up when c exits or after timeout.
+func (l *lineLog) waitFor(c *child, from int, timeout time.Duration, subs ...string) (string, string, error) {
+	deadline := time.After(timeout)
+	for {
+		l.mu.Lock()
+		lines, more := l.lines[from:], l.more
+		l.mu.Unlock()
+		for _, line := range lines {
+			for _, sub := range subs {
+				if strings.Contains(line, sub) {
+					return line, sub, nil
+				}
+			}
+		}
+		from += len(lines)
+		select {
+		case <-more:
+		case <-c.done:
+			return "", "", fmt.Errorf("%s exited (%s) before its log said any of %q", c.name, c.status(), subs)
+		case <-deadline:
+			return "", "", fmt.Errorf("%s's log said none of %q within %v", c.name, subs, timeout)
+		}
 	}
 }
 
@@ -144,12 +266,20 @@ type child struct {
 }
 
 func start(con *console, name string, args ...string) (*child, error) {
+	return startLogged(con, nil, name, args...)
+}
+
+// startLogged starts a child whose stderr lines also go to log, if not nil.
+func startLogged(con *console, log *lineLog, name string, args ...string) (*child, error) {
 	c := &child{
 		name: name,
 		cmd:  exec.Command(args[0], args[1:]...),
 		out:  &prefixWriter{con: con, tag: name + ":out| "},
 		err:  &prefixWriter{con: con, tag: name + ":err| "},
 		done: make(chan struct{}),
+	}
+	if log != nil {
+		c.err.onLine = log.add
 	}
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.err
 	c.cmd.Env = []string{"PATH=/bin", "HOME=/"}
@@ -205,6 +335,7 @@ type guest struct {
 	goLine *gpioioctl.GPIOLine // toggled by the host at the end of each step
 	goLvl  gpio.Level          // its level before the current step ends
 	bridge *child
+	bLog   *lineLog // the bridge's log (its stderr)
 	dump   *child
 }
 
@@ -243,6 +374,53 @@ func (g *guest) send(address string, args ...string) error {
 	}
 	if c.waitErr != nil {
 		return fmt.Errorf("%s: %v", strings.Join(argv, " "), c.waitErr)
+	}
+	return nil
+}
+
+// reload writes content over the mapping file (a new file renamed over the
+// old one, as an editor or a deployment would), sends SIGHUP to the bridge
+// and waits until its log says how the reload ended. It prints
+// "RELOAD reloaded", "RELOAD refused" or "RELOAD errors"; the host judges.
+func (g *guest) reload(what, content string) error {
+	if err := writeMapping(g.con, what, content); err != nil {
+		return err
+	}
+	mark := g.bLog.len()
+	g.con.printf("guest: sending SIGHUP to the bridge (pid %d): %s", g.bridge.cmd.Process.Pid, what)
+	if err := g.bridge.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		return fmt.Errorf("SIGHUP to the bridge: %w", err)
+	}
+	outcomes := map[string]string{
+		`msg="mapping reloaded"`:          "reloaded",
+		`msg="reload refused`:             "refused",
+		`msg="reload applied with errors`: "errors",
+	}
+	var subs []string
+	for sub := range outcomes {
+		subs = append(subs, sub)
+	}
+	_, sub, err := g.bLog.waitFor(g.bridge, mark, reloadTimeout, subs...)
+	if err != nil {
+		return fmt.Errorf("reload (%s): %w", what, err)
+	}
+	g.con.line("RELOAD " + outcomes[sub])
+	return nil
+}
+
+// writeMapping writes the mapping file through a temporary file and a
+// rename, and copies it to the console, each line prefixed "mapping| ".
+func writeMapping(con *console, what, content string) error {
+	tmp := mappingPath + ".new"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, mappingPath); err != nil {
+		return err
+	}
+	con.printf("guest: wrote %s (%s)", mappingPath, what)
+	for _, l := range strings.Split(strings.TrimSpace(content), "\n") {
+		con.line("mapping| " + l)
 	}
 	return nil
 }
@@ -394,17 +572,15 @@ func (g *guest) run() error {
 	if err := os.MkdirAll(filepath.Dir(mappingPath), 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(mappingPath, []byte(mapping), 0o644); err != nil {
+	if err := writeMapping(con, "the first mapping", mapping); err != nil {
 		return err
-	}
-	for _, l := range strings.Split(strings.TrimSpace(mapping), "\n") {
-		con.line("mapping| " + l)
 	}
 
 	if g.dump, err = start(con, "dump", oscgpio, "dump", "--listen", dumpAddr); err != nil {
 		return err
 	}
-	if g.bridge, err = start(con, "bridge", oscgpio, "run", "--gpio", "host", "--config", mappingPath); err != nil {
+	g.bLog = newLineLog()
+	if g.bridge, err = startLogged(con, g.bLog, "bridge", oscgpio, "run", "--gpio", "host", "--config", mappingPath); err != nil {
 		return err
 	}
 	if err := g.waitListening(bridgeAddr, dumpAddr); err != nil {
@@ -433,6 +609,36 @@ func (g *guest) run() error {
 		return err
 	}
 	if err := g.step("led-on-again"); err != nil {
+		return err
+	}
+
+	// Reload: led kept (high, never written), fan new (on), button kept.
+	if err := g.reload("led kept with /light added, fan on GPIO23 new", reloadMapping); err != nil {
+		return err
+	}
+	if err := g.step("reloaded"); err != nil {
+		return err
+	}
+	if err := g.send("/led", "i:0"); err != nil {
+		return err
+	}
+	if err := g.step("led-off-reloaded"); err != nil {
+		return err
+	}
+	if err := g.step("button-again"); err != nil {
+		return err
+	}
+	// A broken file: refused, the running mapping stays.
+	if err := g.reload("an unknown pin, GPIO99", brokenMapping); err != nil {
+		return err
+	}
+	if err := g.step("refused"); err != nil {
+		return err
+	}
+	if err := g.send("/light", "i:1"); err != nil {
+		return err
+	}
+	if err := g.step("light-on"); err != nil {
 		return err
 	}
 
