@@ -170,7 +170,9 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 	var ins, started []*input
 	for _, c := range cfg.Inputs {
 		if in := findKept(keptIn, c.Name); in != nil {
-			in.cfg = c
+			if err := in.setReport(c); err != nil {
+				fail(err)
+			}
 			in.point.Addresses = []string{c.Address}
 			ins = append(ins, in)
 			continue
@@ -292,8 +294,12 @@ func (b *Bridge) openInput(c config.Input) (*input, error) {
 	if err != nil {
 		return nil, fmt.Errorf("input %q on %s: %w", c.Name, c.Pin, err)
 	}
-	in := &input{b: b, cfg: c, in: gin, active: gin.Active(),
+	in := &input{b: b, in: gin, active: gin.Active(),
 		point: Point{Name: c.Name, Kind: KindInput, Pin: c.Pin.Name(), Addresses: []string{c.Address}}}
+	if err := in.setReport(c); err != nil {
+		b.release(c.Pin.Name())
+		return nil, err
+	}
 	in.changed(in.active, time.Now(), CauseStart)
 	return in, nil
 }

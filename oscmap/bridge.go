@@ -106,6 +106,9 @@ type Bridge struct {
 
 	onHandled func() // tests: called after each message, set before Run
 
+	req       mux.Request                                   // the request being handled, guarded by mu
+	sendReply func(m *osc.Message, to netip.AddrPort) error // b.reply, made once
+
 	handled, applied, unmatched, rejected, changes, deadInputs, reloads atomic.Uint64
 
 	closeOnce sync.Once
@@ -126,6 +129,7 @@ func NewBridge(cfg *config.Config, backend gpio.Backend, opt Options) (*Bridge, 
 	}
 	b := &Bridge{log: log, opt: opt, backend: backend, jumpers: map[[2]string]bool{}, replaced: make(chan struct{})}
 	b.sim, _ = backend.(simulator)
+	b.sendReply = b.reply
 	b.ctx, b.stop = context.WithCancel(context.Background())
 	b.budget = logs.NewBudget(opt.LogLines, func(n int) {
 		log.Info(fmt.Sprintf("%d log lines about single messages not shown in the last second (the bridge is busy; the counters at exit and /oscgpio/stats count everything)", n), "not_shown", n)
@@ -146,6 +150,15 @@ func (b *Bridge) Addr() net.Addr {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.srv.Addr()
+}
+
+// reply encodes m and sends it to to from the listening socket.
+func (b *Bridge) reply(m *osc.Message, to netip.AddrPort) error {
+	data, err := codec.Encode(m)
+	if err != nil {
+		return err
+	}
+	return b.writeTo(data, to)
 }
 
 // writeTo sends from the listening socket, so a peer that answers to the
@@ -276,14 +289,11 @@ func (b *Bridge) handle(m *osc.Message, from netip.AddrPort) {
 	if b.logOK(slog.LevelInfo) {
 		b.log.Info("recv", "osc", codec.Format(m), "from", from.String())
 	}
-	r := &mux.Request{Msg: m, From: from, Reply: func(reply *osc.Message) error {
-		data, err := codec.Encode(reply)
-		if err != nil {
-			return err
-		}
-		return b.srv.WriteTo(data, from)
-	}}
-	if b.routes.Dispatch(r) == 0 {
+	r := &b.req // one request, reused: handlers run one at a time, under mu
+	*r = mux.Request{Msg: m, From: from, Send: b.sendReply}
+	n := b.routes.Dispatch(r)
+	*r = mux.Request{}
+	if n == 0 {
 		b.unmatched.Add(1)
 		if b.logOK(slog.LevelInfo) {
 			b.log.Info("no output is mapped to this address", "address", m.Address, "from", from.String())

@@ -2,6 +2,7 @@ package oscmap
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -14,11 +15,14 @@ import (
 
 // input is a digital input point and its watcher goroutine.
 type input struct {
-	b      *Bridge
-	cfg    config.Input // guarded by b.mu: a reload may change what it reports
-	in     *gpio.In
-	active bool
-	point  Point
+	b   *Bridge
+	cfg config.Input // guarded by b.mu: a reload may change what it reports
+	// reports are the encoded messages for a change to inactive [0] and
+	// active [1], made once per mapping: a report allocates nothing.
+	reports [2][]byte
+	in      *gpio.In
+	active  bool
+	point   Point
 
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -86,6 +90,19 @@ func (in *input) changed(active bool, at time.Time, cause Cause) {
 	in.b.publish(Change{Point: in.cfg.Name, Kind: KindInput, Pin: in.cfg.Pin.Name(), Value: in.point.Value, Time: at, Cause: cause})
 }
 
+// setReport takes the input's mapping and encodes its two reports.
+func (in *input) setReport(c config.Input) error {
+	for i, active := range []bool{false, true} {
+		data, err := codec.Encode(InputMessage(c, active))
+		if err != nil {
+			return fmt.Errorf("input %q: cannot encode its report: %w", c.Name, err)
+		}
+		in.reports[i] = data
+	}
+	in.cfg = c
+	return nil
+}
+
 // report is the subscriber that sends input changes to their destinations.
 // It runs under b.mu, so it reads the current mapping of the input.
 func (b *Bridge) report(c Change) {
@@ -102,21 +119,17 @@ func (b *Bridge) report(c Change) {
 	if in == nil {
 		return
 	}
-	m := InputMessage(in.cfg, c.Value != 0)
-	data, err := codec.Encode(m)
-	if err != nil {
-		b.log.Error("cannot encode a report", "input", in.cfg.Name, "err", err)
-		return
-	}
+	active := c.Value != 0
+	data := in.reports[boolIndex(active)]
 	for _, to := range in.cfg.To {
 		if err := b.send.Send(to, data); err != nil {
 			if b.logOK(slog.LevelWarn) {
-				b.log.Warn("send failed", "osc", codec.Format(m), "to", to, "err", err)
+				b.log.Warn("send failed", "osc", codec.Format(InputMessage(in.cfg, active)), "to", to, "err", err)
 			}
 			continue
 		}
 		if b.logOK(slog.LevelInfo) {
-			b.log.Info("sent", "osc", codec.Format(m), "to", to)
+			b.log.Info("sent", "osc", codec.Format(InputMessage(in.cfg, active)), "to", to)
 		}
 	}
 }
@@ -143,4 +156,11 @@ func InputMessage(in config.Input, active bool) *osc.Message {
 		arg = int32(v)
 	}
 	return osc.NewMessage(in.Address, arg)
+}
+
+func boolIndex(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

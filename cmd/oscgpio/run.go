@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -44,6 +46,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	tuneRuntime(log)
 
 	cfg := config.Default()
 	if *file != "" {
@@ -146,4 +149,21 @@ func splitLines(s string) []string {
 		}
 	}
 	return append(out, s[start:])
+}
+
+// tuneRuntime runs the bridge on one processor and with a tighter garbage
+// collector, unless the environment sets GOMAXPROCS or GOGC. The bridge's
+// work is one ordered chain (a reader, then the pins, then the reports):
+// measured on a 2-core machine, handing each message between cores cost
+// about 30 µs of round trip (p50 36-49 µs with 2, 13 µs with 1) and gained no
+// throughput worth having; GOGC=50 keeps the heap, and the resident memory
+// after a load test, under 10 MB.
+func tuneRuntime(log *slog.Logger) {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
+	log.Debug("runtime", "gomaxprocs", runtime.GOMAXPROCS(0), "cpus", runtime.NumCPU())
 }

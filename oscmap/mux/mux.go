@@ -26,6 +26,7 @@
 package mux
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -33,13 +34,22 @@ import (
 	"github.com/hypebeast/go-osc/osc"
 )
 
-// A Request is one received message with where it came from.
+// A Request is one received message with where it came from. A handler
+// must not keep it after ServeOSC returns: the caller may reuse it.
 type Request struct {
 	Msg  *osc.Message
 	From netip.AddrPort
-	// Reply sends a message back to From from the socket Msg arrived on;
-	// nil when no reply is possible. It never blocks.
-	Reply func(*osc.Message) error
+	// Send sends a message to an address from the socket Msg arrived on,
+	// without blocking; nil when no reply is possible. Use Reply.
+	Send func(m *osc.Message, to netip.AddrPort) error
+}
+
+// Reply sends m back to the sender, from the socket the request arrived on.
+func (r *Request) Reply(m *osc.Message) error {
+	if r.Send == nil {
+		return errors.New("mux: this request cannot be answered")
+	}
+	return r.Send(m, r.From)
 }
 
 // A Handler acts on the messages routed to it. Handlers are compared by ==
