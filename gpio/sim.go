@@ -22,7 +22,7 @@ const simPins = 28
 // SimQueue is how many changes a simulated input keeps for its reader (like
 // the kernel's event buffer of a GPIO line). A change that finds the queue
 // full is dropped, counted (Sim.Overflows) and logged once per pin.
-const SimQueue = 4096
+const SimQueue = 1 << 16
 
 // Sim is the simulated backend: virtual pins GPIO0-GPIO27 for any machine.
 // Outputs log their electrical level at debug level (`GPIO17 -> high`);

@@ -40,11 +40,13 @@ type Options struct {
 
 // Counters are the bridge's running totals.
 type Counters struct {
-	Packets     uint64 // datagrams received, malformed ones included
+	Packets     uint64 // datagrams received, filtered and malformed ones included
+	Filtered    uint64 // datagrams refused before decoding (allowlist, rate limit)
 	Messages    uint64 // messages in well-formed datagrams, bundle elements included
 	Malformed   uint64 // datagrams dropped as not OSC
 	KernelDrops uint64 // datagrams the kernel dropped at the socket (its buffer was full)
 	Scheduled   uint64 // messages held for a future time tag
+	HeldDropped uint64 // messages with a future time tag dropped: the held messages were at their limit
 	Panics      uint64 // handler calls that panicked
 	Handled     uint64 // messages the bridge finished with (scheduled ones when due)
 	Applied     uint64 // output actions (a message can drive several outputs)
@@ -55,6 +57,7 @@ type Counters struct {
 	SendErrors  uint64 // sends that failed
 	SendDropped uint64 // messages dropped from a full destination queue
 	DeadInputs  uint64 // input watchers that stopped on an error
+	InputLost   uint64 // input changes the backend could not queue (the sim's queue was full)
 	Reloads     uint64 // mappings applied after the first
 }
 
@@ -185,12 +188,28 @@ func (b *Bridge) countersLocked() Counters {
 	}
 	ss := b.send.Stats()
 	return Counters{
-		Packets: st.Packets, Messages: st.Messages, Malformed: st.Malformed, KernelDrops: st.KernelDrops,
+		Packets: st.Packets, Filtered: st.Filtered, HeldDropped: st.HeldDropped, Messages: st.Messages, Malformed: st.Malformed, KernelDrops: st.KernelDrops,
 		Scheduled: st.Scheduled, Panics: st.Panics,
 		Handled: b.handled.Load(), Applied: b.applied.Load(), Unmatched: b.unmatched.Load(), Rejected: b.rejected.Load(),
 		Changes: b.changes.Load(), Sent: ss.Sent, SendErrors: ss.Errors, SendDropped: ss.Dropped,
-		DeadInputs: b.deadInputs.Load(), Reloads: b.reloads.Load(),
+		DeadInputs: b.deadInputs.Load(), Reloads: b.reloads.Load(), InputLost: b.inputLost(),
 	}
+}
+
+// inputLost sums the changes the backend dropped on the inputs' pins. The
+// caller holds b.mu.
+func (b *Bridge) inputLost() uint64 {
+	o, ok := b.backend.(interface{ Overflows(string) (uint64, error) })
+	if !ok {
+		return 0
+	}
+	var n uint64
+	for _, in := range b.ins {
+		if k, err := o.Overflows(in.cfg.Pin.Name()); err == nil {
+			n += k
+		}
+	}
+	return n
 }
 
 // LogValue lets a Counters be logged as one group of key=value pairs.

@@ -17,10 +17,10 @@ type selfHandler struct{ b *Bridge }
 
 // ServeOSC answers /oscgpio/stats with the counters, to the sender, from the
 // listening socket: one message /oscgpio/stats whose arguments are pairs of
-// a name (s) and a value (i, at most 2147483647): packets, messages,
-// handled, applied, unmatched, rejected, malformed, kernel_drops, scheduled,
-// handler_panics, changes, sent, send_errors, send_dropped, dead_inputs,
-// reloads.
+// a name (s) and a value (i, at most 2147483647): packets, filtered,
+// messages, handled, applied, unmatched, rejected, malformed, kernel_drops,
+// scheduled, held_dropped, handler_panics, changes, sent, send_errors,
+// send_dropped, dead_inputs, input_lost, reloads.
 func (h selfHandler) ServeOSC(r *mux.Request) {
 	b := h.b
 	switch r.Msg.Address {
@@ -50,11 +50,11 @@ type counterPair struct {
 // pairs lists the counters with the names the log and /oscgpio/stats use.
 func (c Counters) pairs() []counterPair {
 	return []counterPair{
-		{"packets", c.Packets}, {"messages", c.Messages}, {"handled", c.Handled}, {"applied", c.Applied},
+		{"packets", c.Packets}, {"filtered", c.Filtered}, {"messages", c.Messages}, {"handled", c.Handled}, {"applied", c.Applied},
 		{"unmatched", c.Unmatched}, {"rejected", c.Rejected}, {"malformed", c.Malformed},
-		{"kernel_drops", c.KernelDrops}, {"scheduled", c.Scheduled}, {"handler_panics", c.Panics},
+		{"kernel_drops", c.KernelDrops}, {"scheduled", c.Scheduled}, {"held_dropped", c.HeldDropped}, {"handler_panics", c.Panics},
 		{"changes", c.Changes}, {"sent", c.Sent}, {"send_errors", c.SendErrors}, {"send_dropped", c.SendDropped},
-		{"dead_inputs", c.DeadInputs}, {"reloads", c.Reloads},
+		{"dead_inputs", c.DeadInputs}, {"input_lost", c.InputLost}, {"reloads", c.Reloads},
 	}
 }
 
