@@ -51,12 +51,25 @@ type Element struct {
 //
 // The messages do not refer to b, which may be reused.
 func Decode(b []byte) ([]Element, error) {
-	d := decoder{}
+	var dst []Element
 	if len(b) > 0 && b[0] == '/' {
-		d.out = make([]Element, 0, 1)
+		dst = make([]Element, 0, 1)
 	}
-	if err := d.packet(b, 0, time.Time{}); err != nil {
+	out, err := DecodeAppend(dst, b)
+	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// DecodeAppend is Decode appending the elements to dst[:0], so that a reader
+// that keeps one slice allocates none per datagram. On error it returns
+// dst[:0] and the error.
+func DecodeAppend(dst []Element, b []byte) ([]Element, error) {
+	d := decoder{out: dst[:0]}
+	if err := d.packet(b, 0, time.Time{}); err != nil {
+		clear(d.out)
+		return d.out[:0], err
 	}
 	return d.out, nil
 }
@@ -164,10 +177,30 @@ func decodeMessage(b []byte) (*osc.Message, error) {
 	if bad != 0 {
 		return nil, stringError(bad, "address", 0, n)
 	}
+	if i+4 <= len(b) && b[i] == ',' && b[i+1] != 0 && b[i+2] == 0 {
+		// One argument (the usual /led i 1): the message and its argument
+		// list in one allocation.
+		one := &oneArg{m: osc.Message{Address: string(b[:n])}}
+		one.m.Arguments = one.a[:0]
+		return finishMessage(b, i, &one.m)
+	}
 	m := &osc.Message{Address: string(b[:n])}
 	if i == len(b) {
 		return m, nil // no type tag string
 	}
+	return finishMessage(b, i, m)
+}
+
+// oneArg is a message with room for one argument, allocated together.
+type oneArg struct {
+	m osc.Message
+	a [1]any
+}
+
+// finishMessage reads the type tags and arguments of m from b[i:].
+func finishMessage(b []byte, i int, m *osc.Message) (*osc.Message, error) {
+	var n int
+	var bad stringDefect
 	start := i
 	n, i, bad = stringAt(b, i)
 	if bad != 0 {
@@ -178,7 +211,7 @@ func decodeMessage(b []byte) (*osc.Message, error) {
 		return nil, fmt.Errorf("type tag string %q does not start with ','", tags)
 	}
 	tags = tags[1:]
-	if len(tags) > 0 {
+	if len(tags) > cap(m.Arguments) {
 		m.Arguments = make([]any, 0, len(tags))
 	}
 	for k, t := range tags {

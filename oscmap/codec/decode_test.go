@@ -510,3 +510,25 @@ func TestDecodeBundle1024Allocates(t *testing.T) {
 		t.Errorf("a bundle of %d tiny messages allocates %d bytes, want under 2 MB", MaxMessages, n)
 	}
 }
+
+// A reader that keeps one slice pays two allocations for /led i 1: the
+// message with its argument list, and the address.
+func TestDecodeAppendReuses(t *testing.T) {
+	b, err := osc.NewMessage("/led", int32(1)).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := make([]Element, 0, 4)
+	allocs := testing.AllocsPerRun(100, func() {
+		out, err := DecodeAppend(dst, b)
+		if err != nil || len(out) != 1 || out[0].Msg.Address != "/led" || out[0].Msg.Arguments[0] != int32(1) {
+			t.Fatalf("DecodeAppend = %v, %v", out, err)
+		}
+	})
+	if allocs > 2 {
+		t.Errorf("%v allocations per datagram, want at most 2", allocs)
+	}
+	if out, err := DecodeAppend(dst, []byte("/led\x00\x00\x00\x00,x\x00\x00")); err == nil || len(out) != 0 {
+		t.Errorf("a malformed datagram: %v, %v; want no elements and an error", out, err)
+	}
+}

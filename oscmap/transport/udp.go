@@ -321,9 +321,10 @@ type reader struct {
 	activity chan struct{} // a datagram was read (for the drop watcher)
 	sched    scheduler
 
-	badLast       time.Time // last malformed-packet line
-	badSuppressed int       // malformed packets not logged since
-	fullLast      time.Time // last "too many held" line
+	badLast       time.Time       // last malformed-packet line
+	badSuppressed int             // malformed packets not logged since
+	fullLast      time.Time       // last "too many held" line
+	elems         []codec.Element // reused for every datagram
 }
 
 // stopped reports whether Serve must return: Close was called or ctx is done.
@@ -333,7 +334,9 @@ func (r *reader) stopped() bool {
 
 // packet handles one datagram.
 func (r *reader) packet(b []byte, from netip.AddrPort) {
-	elems, err := codec.Decode(b)
+	elems, err := codec.DecodeAppend(r.elems, b)
+	r.elems = elems[:0]
+	defer clear(elems) // the handler is done with them; let them be collected
 	if err != nil {
 		r.u.malformed.Add(1)
 		r.malformedPacket(b, from, err)
