@@ -1,10 +1,8 @@
 package mux
 
 import (
-	"fmt"
 	"math/bits"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -245,42 +243,4 @@ func inSet(set string, r rune) bool {
 		}
 	}
 	return false
-}
-
-// ValidAddress checks that addr can be an address of the mapping file: a
-// plain OSC address that received patterns are matched against. It starts
-// with '/', has no empty part ("//", or a '/' at the end), and has none of the
-// OSC pattern characters ? * [ ] { }, nor a space, '#' or ',' (OSC 1.0 forbids
-// those in addresses), nor control characters or invalid UTF-8.
-func ValidAddress(addr string) error {
-	if addr == "" {
-		return fmt.Errorf("OSC address is empty: it must start with '/', like /led")
-	}
-	if addr[0] != '/' {
-		return fmt.Errorf("OSC address %q must start with '/', like /%s", addr, strings.TrimLeft(addr, " "))
-	}
-	if addr == "/" {
-		return fmt.Errorf("OSC address %q has no name after the '/'", addr)
-	}
-	if strings.HasSuffix(addr, "/") {
-		return fmt.Errorf("OSC address %q ends with '/': remove it", addr)
-	}
-	if strings.Contains(addr, "//") {
-		return fmt.Errorf("OSC address %q has an empty part between two '/'", addr)
-	}
-	for i, r := range addr {
-		switch {
-		case r == utf8.RuneError && !strings.HasPrefix(addr[i:], "\uFFFD"):
-			return fmt.Errorf("OSC address %q is not valid UTF-8 (byte %d)", addr, i)
-		case strings.ContainsRune(patternChars, r):
-			return fmt.Errorf("OSC address %q contains %q, a pattern character: a mapped address must be plain (senders may use patterns to reach it)", addr, r)
-		case r == ' ':
-			return fmt.Errorf("OSC address %q contains a space", addr)
-		case r == '#' || r == ',':
-			return fmt.Errorf("OSC address %q contains %q, which OSC does not allow in an address", addr, r)
-		case !unicode.IsPrint(r):
-			return fmt.Errorf("OSC address %q contains the non-printing character %U", addr, r)
-		}
-	}
-	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/oscgpio/oscgpio/config"
 )
 
 var matchCases = []struct {
@@ -208,37 +210,6 @@ func TestMatchAllocatesNothing(t *testing.T) {
 	}
 }
 
-func TestValidAddress(t *testing.T) {
-	for _, a := range []string{"/led", "/led/1", "/a-b_c.d", "/Led/Über", "/1", "/~x!@$%^&()=+;:'\"<>|\\"} {
-		if err := ValidAddress(a); err != nil {
-			t.Errorf("ValidAddress(%q) = %v, want nil", a, err)
-		}
-	}
-	for _, c := range []struct{ addr, want string }{
-		{"", "empty"},
-		{"led", "must start with '/'"},
-		{"/", "no name"},
-		{"/led/", "ends with '/'"},
-		{"/a//b", "empty part"},
-		{"/led*", "pattern character"},
-		{"/led?", "pattern character"},
-		{"/led[1]", "pattern character"},
-		{"/{led}", "pattern character"},
-		{"/a b", "space"},
-		{"/a#b", "does not allow"},
-		{"/a,b", "does not allow"},
-		{"/a\tb", "non-printing character U+0009"},
-		{"/a\x00b", "non-printing character U+0000"},
-		{"/a\u00a0b", "non-printing character U+00A0"},
-		{"/a\xffb", "UTF-8"},
-	} {
-		err := ValidAddress(c.addr)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("ValidAddress(%q) = %v, want an error with %q", c.addr, err, c.want)
-		}
-	}
-}
-
 // FuzzMatch checks that Match never panics, that a plain address matches
 // itself, that a pattern without pattern characters matches only itself, and
 // that Match agrees with refMatch, a plain backtracking matcher.
@@ -253,7 +224,7 @@ func FuzzMatch(f *testing.F) {
 			t.Skip("Match's time grows with len(pattern) × len(address); keep each run short")
 		}
 		got := Match(pattern, address)
-		if ValidAddress(address) == nil && !Match(address, address) {
+		if config.CheckAddress(address) == nil && !Match(address, address) {
 			t.Fatalf("the plain address %q does not match itself", address)
 		}
 		slashed := strings.HasPrefix(pattern, "/") && strings.HasPrefix(address, "/")

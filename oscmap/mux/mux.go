@@ -32,6 +32,8 @@ import (
 	"strings"
 
 	"github.com/hypebeast/go-osc/osc"
+
+	"github.com/oscgpio/oscgpio/config"
 )
 
 // A Request is one received message with where it came from. A handler
@@ -82,12 +84,13 @@ func New() *Mux {
 
 // Handle registers h for the plain address. The same handler may be
 // registered for several addresses; two handlers may share an address (both
-// run). The address must be plain and must not fall under a reserved prefix.
+// run). The address must be valid for a mapping (config.CheckAddress, the one
+// validator) and must not fall under a reserved prefix.
 func (m *Mux) Handle(address string, h Handler) error {
 	if h == nil {
 		return fmt.Errorf("mux: nil handler for %s", address)
 	}
-	if err := ValidAddress(address); err != nil {
+	if err := config.CheckAddress(address); err != nil {
 		return err
 	}
 	for _, p := range m.prefixes {
