@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -225,5 +226,36 @@ func TestCountersAtExitAtAnyLevel(t *testing.T) {
 	p.waitFor(`msg="oscgpio stopped" packets=2 filtered=0 messages=2 handled=2 applied=1 .*kernel_drops=0 .*send_dropped=0 dead_inputs=0 input_lost=0 reloads=0 log_lines_dropped=0`, 0)
 	if n := len(p.snapshot()); n != 1 {
 		t.Errorf("%d lines at --log-level error, want only the exit line:\n%s", n, strings.Join(p.snapshot(), "\n"))
+	}
+}
+
+// `oscgpio bench` against the bridge through a jumper: round trips, a few
+// rate steps, and the bridge's own counters read with /oscgpio/stats.
+func TestBenchAgainstBridge(t *testing.T) {
+	port := freePort(t) // where the bench listens, named in the mapping
+	bridge := runBridge(t, "--config", writeMapping(t, strings.Replace(jumperMapping, "debounce: 5ms", "debounce: 0s", 1), port))
+	out, code := oscgpio(t, "bench", "--to", fmt.Sprintf("127.0.0.1:%d", bridge.port), "--listen", fmt.Sprintf("127.0.0.1:%d", port),
+		"--count", "200", "--warmup", "20", "--max-rate", "1000", "--step", "200ms", "--json")
+	if code != 0 {
+		t.Fatalf("oscgpio bench exited %d:\n%s", code, out)
+	}
+	var res struct {
+		BestRate       int            `json:"best_rate"`
+		CountersBefore map[string]any `json:"counters_before"`
+		RTT            struct {
+			Summary struct {
+				P50 float64 `json:"p50_us"`
+			} `json:"summary"`
+		} `json:"rtt"`
+	}
+	start := strings.Index(out, "{")
+	if start < 0 {
+		t.Fatalf("no JSON in:\n%s", out)
+	}
+	if err := json.Unmarshal([]byte(out[start:strings.LastIndex(out, "}")+1]), &res); err != nil {
+		t.Fatalf("bench JSON: %v\n%s", err, out)
+	}
+	if res.BestRate < 1000 || res.RTT.Summary.P50 <= 0 || res.CountersBefore == nil {
+		t.Errorf("bench result: best rate %d, p50 %v µs, bridge counters %v; want 1000 msg/s loss-free, a round trip, the counters", res.BestRate, res.RTT.Summary.P50, res.CountersBefore)
 	}
 }
