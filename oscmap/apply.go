@@ -3,6 +3,7 @@ package oscmap
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"syscall"
 	"time"
@@ -44,43 +45,84 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 		return errors.New("the bridge is closed")
 	}
 
+	var errs []error
+	fail := func(err error) { errs = append(errs, err) }
+
 	// The socket first: at start, a busy port touches no pin.
 	listen := cfg.Listen
 	if b.opt.Listen != "" {
 		listen = b.opt.Listen
+		if !first && b.cfg.Listen != cfg.Listen {
+			b.log.Info("the mapping's listen changed, but --listen on the command line is used", "mapping_listen", cfg.Listen, "listen", listen)
+		}
 	}
 	var newSrv, oldSrv *transport.UDP
 	if first || listen != oldListen {
 		srv, err := transport.ListenUDP(listen, b.log)
-		if err != nil && !first && errors.Is(err, syscall.EADDRINUSE) {
-			// Same port, other interface: free it, then bind again.
+		switch {
+		case err == nil:
+		case first:
+			return err
+		case errors.Is(err, syscall.EADDRINUSE) && samePort(listen, b.Addr().String()):
+			// The same port on another interface (127.0.0.1:5005 ->
+			// 0.0.0.0:5005) is busy with our own socket: free it, bind
+			// again, and go back to the old address if that fails. Run
+			// waits for this Apply before it looks at the socket again.
 			b.mu.Lock()
 			cur := b.srv
 			b.mu.Unlock()
+			curAddr := cur.Addr().String()
 			cur.Close()
-			if srv, err = transport.ListenUDP(listen, b.log); err != nil {
-				srv, _ = transport.ListenUDP(oldListen, b.log)
+			b.addOldStats(cur)
+			srv, err = transport.ListenUDP(listen, b.log)
+			if err != nil {
+				var again error
+				if srv, again = transport.ListenUDP(curAddr, b.log); again != nil {
+					fail(fmt.Errorf("listen %s: %v; and %s could not be bound again (%v): the bridge receives nothing", listen, err, curAddr, again))
+				} else {
+					fail(fmt.Errorf("listen %s: %w; still listening on %s", listen, err, curAddr))
+				}
+				listen = oldListen
 			}
-		}
-		switch {
-		case err != nil && first:
-			return err
-		case err != nil:
-			b.log.Error("reload: could not listen on the new address; still listening on the old one", "listen", listen, "err", err)
+			b.mu.Lock()
+			if srv != nil {
+				b.srv = srv
+				b.out.Store(srv)
+			}
+			b.mu.Unlock()
+			srv = nil // installed already
+		default:
+			fail(fmt.Errorf("listen %s: %w; still listening on %s", listen, err, oldListen))
 			listen = oldListen
+			srv = nil
 		}
-		newSrv = srv
+		if first {
+			// Installed at once, so that a later failure closes it.
+			b.mu.Lock()
+			b.srv, b.listen = srv, listen
+			b.out.Store(srv)
+			b.mu.Unlock()
+		} else {
+			newSrv = srv
+		}
 	}
 
 	// Watchers of inputs that go away stop before their pins are released;
-	// they may be waiting for b.mu, so this is done without it.
+	// they may be waiting for b.mu, so this is done without it. An input
+	// whose watcher died is re-created, so a reload is its remedy.
 	keptIn := map[*input]config.Input{}
+	stuck := map[*input]bool{}
 	for _, in := range oldIns {
-		if c, ok := findInput(cfg, in.cfg.Name); ok && sameInput(in.cfg, c) {
+		b.mu.Lock()
+		dead := in.point.Err != ""
+		b.mu.Unlock()
+		if c, ok := findInput(cfg, in.cfg.Name); ok && sameInput(in.cfg, c) && !dead {
 			keptIn[in] = c
 			continue
 		}
-		in.stop(200 * time.Millisecond)
+		if !in.stop(200 * time.Millisecond) {
+			stuck[in] = true
+		}
 	}
 
 	b.mu.Lock()
@@ -91,8 +133,6 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 		}
 		return errors.New("the bridge is closed")
 	}
-	var errs []error
-	fail := func(err error) { errs = append(errs, err) }
 
 	// Release what goes away: outputs to their safe level first.
 	keptOut := map[string]*output{}
@@ -102,7 +142,11 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 			continue
 		}
 		if err := b.safe(o, CauseReload); err != nil {
-			fail(fmt.Errorf("output %q on %s: %w", o.cfg.Name, o.cfg.Pin, err))
+			// Not released: it stays ours, unrouted, and Close tries
+			// its safe level again.
+			fail(fmt.Errorf("output %q on %s: %w; the pin is kept and set safe again at exit", o.cfg.Name, o.cfg.Pin, err))
+			b.orphans = append(b.orphans, o)
+			continue
 		}
 		b.release(o.cfg.Pin.Name())
 	}
@@ -110,6 +154,10 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 	for _, in := range oldIns {
 		if _, kept := keptIn[in]; !kept {
 			oldState[in.cfg.Name] = in.active
+			if stuck[in] {
+				b.log.Error("input watcher did not stop: its pin is not released (restart the bridge to free it)", "input", in.cfg.Name, "pin", in.cfg.Pin.Name())
+				continue
+			}
 			b.release(in.cfg.Pin.Name())
 		}
 	}
@@ -188,11 +236,19 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 		}
 		ins = append(ins, in)
 		started = append(started, in)
-		if was, ok := oldState[c.Name]; ok && was != in.active {
+	}
+	b.ins = ins
+	// Each new or re-created input publishes its state once, now that the
+	// routes of reports are the new ones.
+	for _, in := range started {
+		was, reopened := oldState[in.cfg.Name]
+		switch {
+		case !reopened:
+			in.changed(in.active, time.Now(), CauseStart)
+		case was != in.active:
 			in.changed(in.active, time.Now(), CauseReload)
 		}
 	}
-	b.ins = ins
 
 	// Routes and destinations, swapped at once (we hold b.mu).
 	routes, err := b.buildRoutes(outs)
@@ -209,13 +265,10 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 	}
 	if newSrv != nil {
 		oldSrv = b.srv
-		b.srv, b.listen = newSrv, listen
+		b.srv = newSrv
 		b.out.Store(newSrv)
-		if oldSrv != nil {
-			close(b.replaced)
-			b.replaced = make(chan struct{})
-		}
 	}
+	b.listen = listen
 	b.cfg = cfg
 	if first {
 		b.subs = append([]func(Change){b.report}, b.subs...)
@@ -224,7 +277,8 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 		in.start()
 	}
 	if oldSrv != nil {
-		oldSrv.Close() // Run moves to the new socket
+		oldSrv.Close()                                    // Run moves to the new socket once this Apply returns
+		b.oldStats = addStats(b.oldStats, oldSrv.Stats()) // we hold b.mu
 		b.log.Info("listening on a new address", "addr", newSrv.Addr().String())
 	}
 	if !first {
@@ -300,7 +354,6 @@ func (b *Bridge) openInput(c config.Input) (*input, error) {
 		b.release(c.Pin.Name())
 		return nil, err
 	}
-	in.changed(in.active, time.Now(), CauseStart)
 	return in, nil
 }
 
@@ -356,4 +409,11 @@ func (b *Bridge) buildRoutes(outs []*output) (*mux.Mux, error) {
 		}
 	}
 	return m, errors.Join(errs...)
+}
+
+// samePort reports whether two host:port addresses name the same port.
+func samePort(a, b string) bool {
+	_, pa, err1 := net.SplitHostPort(a)
+	_, pb, err2 := net.SplitHostPort(b)
+	return err1 == nil && err2 == nil && pa == pb
 }

@@ -103,7 +103,8 @@ type Bridge struct {
 	subs     []func(Change)
 	seq      uint64
 	closed   bool
-	replaced chan struct{} // closed when srv is replaced by a reload
+	orphans  []*output       // removed by a reload whose safe level failed: retried at Close
+	oldStats transport.Stats // totals of the sockets a reload replaced
 
 	out atomic.Pointer[transport.UDP] // srv, for sends that must not take mu
 
@@ -130,7 +131,7 @@ func NewBridge(cfg *config.Config, backend gpio.Backend, opt Options) (*Bridge, 
 	if opt.LogLines <= 0 {
 		opt.LogLines = 20
 	}
-	b := &Bridge{log: log, opt: opt, backend: backend, jumpers: map[[2]string]bool{}, replaced: make(chan struct{})}
+	b := &Bridge{log: log, opt: opt, backend: backend, jumpers: map[[2]string]bool{}}
 	b.sim, _ = backend.(simulator)
 	b.sendReply = b.reply
 	b.ctx, b.stop = context.WithCancel(context.Background())
@@ -182,9 +183,9 @@ func (b *Bridge) Counters() Counters {
 }
 
 func (b *Bridge) countersLocked() Counters {
-	var st transport.Stats
+	st := b.oldStats
 	if b.srv != nil {
-		st = b.srv.Stats()
+		st = addStats(st, b.srv.Stats())
 	}
 	ss := b.send.Stats()
 	return Counters{
@@ -194,6 +195,26 @@ func (b *Bridge) countersLocked() Counters {
 		Changes: b.changes.Load(), Sent: ss.Sent, SendErrors: ss.Errors, SendDropped: ss.Dropped,
 		DeadInputs: b.deadInputs.Load(), Reloads: b.reloads.Load(), InputLost: b.inputLost(),
 	}
+}
+
+// addOldStats keeps the totals of a socket a reload replaced.
+func (b *Bridge) addOldStats(u *transport.UDP) {
+	st := u.Stats()
+	b.mu.Lock()
+	b.oldStats = addStats(b.oldStats, st)
+	b.mu.Unlock()
+}
+
+func addStats(a, c transport.Stats) transport.Stats {
+	a.Packets += c.Packets
+	a.Filtered += c.Filtered
+	a.Messages += c.Messages
+	a.Malformed += c.Malformed
+	a.KernelDrops += c.KernelDrops
+	a.Scheduled += c.Scheduled
+	a.HeldDropped += c.HeldDropped
+	a.Panics += c.Panics
+	return a
 }
 
 // inputLost sums the changes the backend dropped on the inputs' pins. The
@@ -233,7 +254,7 @@ func (b *Bridge) Run(ctx context.Context) (err error) {
 	b.mu.Unlock()
 	for {
 		b.mu.Lock()
-		srv, replaced, closed := b.srv, b.replaced, b.closed
+		srv, closed := b.srv, b.closed
 		b.mu.Unlock()
 		if closed {
 			return nil
@@ -242,15 +263,22 @@ func (b *Bridge) Run(ctx context.Context) (err error) {
 		if ctx.Err() != nil {
 			return nil
 		}
-		select {
-		case <-replaced:
-			continue // a reload moved the bridge to a new socket
-		default:
-		}
-		if err != nil {
+		// A reload that moved the bridge to a new socket closes the old
+		// one; wait for that Apply to finish, then serve the new one.
+		b.applyMu.Lock()
+		b.mu.Lock()
+		cur, closed := b.srv, b.closed
+		b.mu.Unlock()
+		b.applyMu.Unlock()
+		switch {
+		case closed:
+			return nil
+		case cur != srv:
+			continue
+		case err != nil:
 			return err
 		}
-		return nil // closed
+		return errors.New("the OSC socket was closed and could not be bound again: the bridge stops (see the log)")
 	}
 }
 
@@ -263,7 +291,7 @@ func (b *Bridge) Close() error {
 		b.mu.Lock()
 		b.closed = true // from here no message, event or timer drives anything
 		var errs []error
-		for _, o := range b.outs {
+		for _, o := range append(b.outs, b.orphans...) {
 			if err := b.safe(o, CauseSafe); err != nil {
 				errs = append(errs, err)
 			}

@@ -24,13 +24,15 @@ type input struct {
 	active  bool
 	point   Point
 
-	cancel  context.CancelFunc
-	done    chan struct{}
-	stopped bool // guarded by b.mu: events after this are dropped
+	name, pin string // set by start, read without b.mu
+	cancel    context.CancelFunc
+	done      chan struct{}
+	stopped   bool // guarded by b.mu: events after this are dropped
 }
 
 // start runs the watcher until stop or Close.
 func (in *input) start() {
+	in.name, in.pin = in.cfg.Name, in.cfg.Pin.Name() // for logs off the lock
 	ctx, cancel := context.WithCancel(in.b.ctx)
 	in.cancel, in.done = cancel, make(chan struct{})
 	go func() {
@@ -42,33 +44,37 @@ func (in *input) start() {
 			b.mu.Lock()
 			in.point.Err = err.Error()
 			b.mu.Unlock()
-			b.log.Error("input stopped: its changes are no longer reported", "input", in.cfg.Name, "pin", in.cfg.Pin.Name(), "err", err)
+			b.log.Error("input stopped: its changes are no longer reported (a reload re-creates it)", "input", in.name, "pin", in.pin, "err", err)
 		}
 	}()
 }
 
-// stop ends the watcher and waits for it, for at most d. The caller must not
-// hold b.mu (the watcher may be waiting for it).
-func (in *input) stop(d time.Duration) {
+// stop ends the watcher and waits for it, for at most d, and reports
+// whether it ended. The caller must not hold b.mu (the watcher may be
+// waiting for it).
+func (in *input) stop(d time.Duration) bool {
 	in.b.mu.Lock()
 	in.stopped = true
 	in.b.mu.Unlock()
 	if in.cancel != nil {
 		in.cancel()
 	}
-	in.wait(d)
+	return in.wait(d)
 }
 
-func (in *input) wait(d time.Duration) {
+// wait waits for the watcher to end, for at most d.
+func (in *input) wait(d time.Duration) bool {
 	if in.done == nil {
-		return
+		return true
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-in.done:
+		return true
 	case <-t.C:
-		in.b.log.Warn("input watcher did not stop in time", "input", in.cfg.Name, "pin", in.cfg.Pin.Name())
+		in.b.log.Warn("input watcher did not stop in time", "input", in.name, "pin", in.pin)
+		return false
 	}
 }
 
@@ -106,7 +112,7 @@ func (in *input) setReport(c config.Input) error {
 // report is the subscriber that sends input changes to their destinations.
 // It runs under b.mu, so it reads the current mapping of the input.
 func (b *Bridge) report(c Change) {
-	if c.Kind != KindInput || c.Cause == CauseReload {
+	if c.Kind != KindInput || c.Cause != CauseEdge {
 		return
 	}
 	var in *input

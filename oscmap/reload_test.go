@@ -16,6 +16,7 @@ import (
 
 	"github.com/oscgpio/oscgpio/config"
 	"github.com/oscgpio/oscgpio/gpio"
+	"github.com/oscgpio/oscgpio/oscmap/codec"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -386,5 +387,73 @@ sim: {jumpers: [[GPIO17, GPIO27]]}
 	}
 	if c := b.Counters(); c.Applied != n || c.KernelDrops != 0 {
 		t.Errorf("counters %+v: want %d applied, no drops", c, n)
+	}
+}
+
+// A reload from 127.0.0.1:P to 0.0.0.0:P (opening the bridge to the network)
+// rebinds the same port on every interface; Run goes on serving, and the
+// counters keep what the old socket counted.
+func TestReloadSamePortOtherInterface(t *testing.T) {
+	cfg := mustParse(t, "outputs: [{name: led, pin: GPIO17, address: /led}]\n")
+	cfg.Listen = "127.0.0.1:0"
+	b := startListening(t, cfg)
+	f := subscribe(t, b)
+	sendAndWait(t, b, osc.NewMessage("/led", int32(1)))
+	f.expect("led", 1, CauseOSC)
+	port := b.Addr().(*net.UDPAddr).Port
+	next := *cfg
+	next.Listen = fmt.Sprintf("0.0.0.0:%d", port)
+	if err := b.Apply(&next); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Addr().(*net.UDPAddr).Port; got != port {
+		t.Fatalf("listening on port %d, want %d", got, port)
+	}
+	sendAndWait(t, b, osc.NewMessage("/led", int32(0)))
+	f.expect("led", 0, CauseOSC)
+	if c := b.Counters(); c.Packets != 2 || c.Reloads != 1 {
+		t.Errorf("counters %+v: want 2 packets over both sockets, 1 reload", c)
+	}
+}
+
+// An input whose settings change is re-created: it reports nothing at the
+// reload (no false press to the old or the new address), then its next edge
+// goes to the new address.
+func TestReloadChangedInputReportsNothing(t *testing.T) {
+	recv, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer recv.Close()
+	const mapping = `
+destinations: {here: %s}
+outputs: [{name: led, pin: GPIO17, address: /led}]
+inputs: [{name: button, pin: GPIO27, pull: down, debounce: %s, address: %s, to: [here]}]
+sim: {jumpers: [[GPIO17, GPIO27]]}
+`
+	b := startOn(t, gpio.NewSim(quiet()), fmt.Sprintf(mapping, recv.LocalAddr(), "0s", "/button"), Options{Listen: "127.0.0.1:0", Logger: quiet()})
+	sendAndWait(t, b, osc.NewMessage("/led", int32(1)))
+	buf := make([]byte, 1500)
+	read := func() string {
+		recv.SetReadDeadline(time.Now().Add(wait))
+		n, err := recv.Read(buf)
+		if err != nil {
+			t.Fatalf("no report: %v", err)
+		}
+		els, err := codec.Decode(buf[:n])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return codec.Format(els[0].Msg)
+	}
+	if got := read(); got != "/button i 1" {
+		t.Fatalf("report %q, want /button i 1", got)
+	}
+	if err := b.Apply(mustParse(t, fmt.Sprintf(mapping, recv.LocalAddr(), "5ms", "/pressed"))); err != nil {
+		t.Fatal(err)
+	}
+	sendAndWait(t, b, osc.NewMessage("/led", int32(0)))
+	if got := read(); got != "/pressed i 0" {
+		t.Fatalf("first report after the reload %q, want /pressed i 0 (nothing sent by the reload itself)", got)
 	}
 }

@@ -83,6 +83,9 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 
+	// Reloads run until Run returns.
+	runCtx, runDone := context.WithCancel(ctx)
+	defer runDone()
 	reload := make(chan string, 1)
 	go func() {
 		for range hup {
@@ -93,7 +96,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 	if *watch {
-		go watchFile(ctx, *file, log, func() {
+		go watchFile(runCtx, *file, log, func() {
 			select {
 			case reload <- "file changed":
 			default:
@@ -101,9 +104,16 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		})
 	}
 	go func() {
+		// A panic while reloading still leaves the outputs safe.
+		defer func() {
+			if r := recover(); r != nil {
+				b.Close()
+				panic(r)
+			}
+		}()
 		for {
 			select {
-			case <-ctx.Done():
+			case <-runCtx.Done():
 				return
 			case why := <-reload:
 				reloadMapping(b, *file, why, log)
@@ -112,6 +122,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	}()
 
 	runErr := b.Run(ctx)
+	runDone()
 	// Every counter, at any log level: this line is written whatever --log-level says.
 	summary := slog.New(slog.NewTextHandler(lw, nil))
 	summary.Info("oscgpio stopped", slog.Any("", b.Counters()), "log_lines_dropped", lw.Dropped())
@@ -133,7 +144,9 @@ func reloadMapping(b *oscmap.Bridge, file, why string, log *slog.Logger) {
 		return
 	}
 	if err := b.Apply(cfg); err != nil {
-		log.Error("reload applied with errors: the points named here are left out", "why", why, "err", err)
+		for _, line := range splitLines(err.Error()) {
+			log.Error("reload: part of the mapping could not be applied; the rest is in use", "why", why, "err", line)
+		}
 		return
 	}
 	log.Info("mapping reloaded", "why", why, "mapping", file)

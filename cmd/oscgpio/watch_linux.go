@@ -10,16 +10,21 @@ import (
 	"unsafe"
 )
 
-// watchFile calls changed after the file at path is written, replaced or
+// watchFile calls changed after the file at path is closed after writing or
 // moved into place (editors save by renaming a new file over the old one),
-// once the writes have settled for 200 ms. It watches the file's directory
-// with inotify, so nothing runs while the file does not change.
+// once the events have settled for 200 ms; a file still being written (an
+// upload in progress) is never read half-way. It watches the directory of
+// the file (of its target, for a symbolic link) with inotify, so nothing runs
+// while the file does not change. It returns when ctx is done.
 func watchFile(ctx context.Context, path string, log *slog.Logger, changed func()) {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
 	dir, name := filepath.Split(filepath.Clean(path))
 	if dir == "" {
 		dir = "."
 	}
-	fd, err := syscall.InotifyInit1(syscall.IN_CLOEXEC)
+	fd, err := syscall.InotifyInit1(syscall.IN_CLOEXEC | syscall.IN_NONBLOCK) // non-blocking: Close ends a Read
 	if err != nil {
 		log.Error("--watch: cannot watch the mapping file; reload with SIGHUP instead", "file", path, "err", err)
 		return
@@ -27,7 +32,7 @@ func watchFile(ctx context.Context, path string, log *slog.Logger, changed func(
 	f := os.NewFile(uintptr(fd), "inotify")
 	defer f.Close()
 	context.AfterFunc(ctx, func() { f.Close() })
-	if _, err := syscall.InotifyAddWatch(fd, dir, syscall.IN_CLOSE_WRITE|syscall.IN_MOVED_TO|syscall.IN_CREATE|syscall.IN_MODIFY); err != nil {
+	if _, err := syscall.InotifyAddWatch(fd, dir, syscall.IN_CLOSE_WRITE|syscall.IN_MOVED_TO); err != nil {
 		log.Error("--watch: cannot watch the mapping file's directory; reload with SIGHUP instead", "dir", dir, "err", err)
 		return
 	}
