@@ -278,6 +278,9 @@ func (in *inputSpec) checkAnalog(ck *checker, lbl string, out *Input) {
 		return
 	}
 	u := ck.adcs[in.ADC]
+	if u == nil && ck.adcsBroken {
+		return // the adcs section has an error of its own, maybe this name
+	}
 	if u == nil {
 		ck.errAt(at.val("adc"), "%s reads adc %q, which is not under adcs %s", lbl, in.ADC, ck.definedADCs(in.ADC))
 		return
@@ -307,7 +310,9 @@ func (ck *checker) definedADCs(name string) string {
 	}
 	var names []string
 	for _, u := range ck.adcList {
-		names = append(names, u.a.Name)
+		if u.a.Name != "" {
+			names = append(names, u.a.Name)
+		}
 	}
 	s := "(defined: " + strings.Join(names, ", ") + ")"
 	if m := suggest(name, names); m != "" {
@@ -358,6 +363,8 @@ func (a *adcSpec) check(ck *checker) {
 			return
 		}
 		ck.adcs[a.Name] = u
+	} else {
+		ck.adcsBroken = true
 	}
 	ck.adcList = append(ck.adcList, u)
 	if !at.good("chip") {

@@ -38,6 +38,9 @@ type checker struct {
 	busPins map[int]busPin     // BCM number -> the adc whose bus needs it
 	adcs    map[string]*adcUse // adc names, including ones with errors
 	adcList []*adcUse          // in file order
+	// adcsBroken: the adcs section, or an adc's name, has an error, so an
+	// input naming an adc that is not there is not reported again.
+	adcsBroken bool
 }
 
 // validate checks f's cross-field rules, reporting to d, and returns the
@@ -59,6 +62,7 @@ func (f *fileSpec) validate(d *decoder) *Config {
 			ck.c.Destinations = append(ck.c.Destinations, Destination{Name: ds.name, Addr: ds.addr, Pos: Pos{ds.key.Line, ds.key.Column}})
 		}
 	}
+	ck.adcsBroken = f.At.bad["adcs"]
 	for i := range f.ADCs { // first: their buses' pins are taken
 		f.ADCs[i].check(ck)
 	}
