@@ -15,7 +15,7 @@
 //   - parse.go turns the text into a yaml.Node tree, and explains YAML
 //     syntax errors (indentation, tabs) at the line to fix.
 //   - decode.go fills the schema, schema.go: one Go struct per section of
-//     the file (fileSpec, outputSpec, inputSpec, valuesSpec, simSpec), one
+//     the file (fileSpec, outputSpec, inputSpec, valuesSpec, adcSpec, simSpec), one
 //     field per key, named by its `yaml:"key"` tag. The decoder is small and
 //     generic: it rejects keys the struct does not have (with the closest
 //     known key, or the section where that key belongs), keys given twice,
@@ -30,7 +30,11 @@
 //     naming defined destinations, values that fit the type, durations in
 //     range, jumpers [output pin, input pin]; and builds the Config. A key
 //     already reported by the decoder is skipped, so one mistake gives one
-//     message.
+//     message. kinds.go is the part of that pass for the input kinds other
+//     than digital (encoder, analog: which keys each takes, their defaults
+//     and ranges) and for adcs (bus, address or chip select, the bus pins
+//     they take from GPIO use, and each chip's samples a second shared by
+//     the analog inputs on it).
 //
 // A new kind of item (a PWM output, an encoder) is a new struct in
 // schema.go with tagged fields and the item methods (kind, misplaced), a

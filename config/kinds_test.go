@@ -289,3 +289,28 @@ func TestKindExamples(t *testing.T) {
 		t.Errorf("analog-mcp3008.yaml: %+v, %d inputs", a, len(c.Inputs))
 	}
 }
+
+// The tables of keys that do not belong name keys of the right sections.
+func TestKindTablesConsistent(t *testing.T) {
+	adcKeys := keysOf[adcSpec]()
+	if infoOf(reflect.TypeFor[adcSpec]()).at < 0 {
+		t.Error("adcSpec has no positions field")
+	}
+	for kind, keys := range keysNotFor {
+		for key := range keys {
+			if !contains(inputKeys, key) {
+				t.Errorf("keysNotFor[%s] has %q, which is not an input key", kind, key)
+			}
+		}
+	}
+	for key := range adcOnly {
+		if !contains(adcKeys, key) || contains(inputKeys, key) {
+			t.Errorf("adcOnly has %q, which is not an adc-only key", key)
+		}
+	}
+	for key := range notInADC {
+		if contains(adcKeys, key) {
+			t.Errorf("notInADC has %q, which is an adc key", key)
+		}
+	}
+}
