@@ -15,7 +15,7 @@
 //   - parse.go turns the text into a yaml.Node tree, and explains YAML
 //     syntax errors (indentation, tabs) at the line to fix.
 //   - decode.go fills the schema, schema.go: one Go struct per section of
-//     the file (fileSpec, outputSpec, inputSpec, valuesSpec, simSpec), one
+//     the file (fileSpec, outputSpec, inputSpec, valuesSpec, adcSpec, simSpec), one
 //     field per key, named by its `yaml:"key"` tag. The decoder is small and
 //     generic: it rejects keys the struct does not have (with the closest
 //     known key, or the section where that key belongs), keys given twice,
@@ -30,7 +30,11 @@
 //     naming defined destinations, values that fit the type, durations in
 //     range, jumpers [output pin, input pin]; and builds the Config. A key
 //     already reported by the decoder is skipped, so one mistake gives one
-//     message.
+//     message. kinds.go is the part of that pass for the input kinds other
+//     than digital (encoder, analog: which keys each takes, their defaults
+//     and ranges) and for adcs (bus, address or chip select, the bus pins
+//     they take from GPIO use, and each chip's samples a second shared by
+//     the analog inputs on it).
 //
 // A new kind of item (a PWM output, an encoder) is a new struct in
 // schema.go with tagged fields and the item methods (kind, misplaced), a
@@ -89,7 +93,9 @@ type Output struct {
 	Pos       Pos      // the output's item in the file
 }
 
-// Input is a pin whose changes are sent as OSC messages.
+// Input is a source of OSC messages: a pin whose changes are sent (Kind
+// "digital"), a rotary encoder on two pins ("encoder"), or a channel of an
+// ADC ("analog"). Settings of another kind are zero.
 type Input struct {
 	Name      string
 	Pin       wiring.Pin
@@ -103,7 +109,69 @@ type Input struct {
 	Type      byte    // OSC type of the value: 'i', 'f', 'd', 'h', or 'T' (T when active, F when inactive; the values are not used)
 	To        []string
 	Pos       Pos // the input's item in the file
+
+	Kind string       // KindDigital (""), KindEncoder or KindAnalog; Pin is set for digital inputs only, Pull is "none" for analog ones
+	Pins []wiring.Pin // encoder: A, B
+
+	// Encoder settings.
+	Mode           string  // "relative" (+1/-1 per detent) or "absolute" (a value within Min..Max)
+	Min, Max, Step float64 // absolute mode: the value's bounds and its change per detent
+	Wrap           bool    // absolute mode: past Max comes Min, and the reverse
+	StepsPerDetent int     // quadrature steps per detent: 4, 2 or 1
+	Reverse        bool    // swap the directions
+
+	// Analog settings.
+	ADC       string     // the name of the chip under adcs
+	Channel   int        // the chip's channel: 0-3 (ADS1x15), 0-7 (MCP3008)
+	Range     [2]float64 // the values sent for the bottom and the top of the reading
+	Rate      float64    // samples a second (Hz)
+	Deadband  float64    // send only when the value moved at least this much (units of Range); 0 sends every change
+	Smoothing float64    // exponential smoothing factor, 0 (off) to below 1 (smoothest)
+	MaxRate   float64    // messages a second at most on the address (Hz); the latest value wins
 }
+
+// The kinds of input (Input.Kind). A digital input's Kind is empty, so the
+// zero Input, as code built before encoders and ADCs writes it, is one.
+const (
+	KindDigital = ""        // kind: digital, the default: a pin
+	KindEncoder = "encoder" // kind: encoder: a rotary encoder on two pins
+	KindAnalog  = "analog"  // kind: analog: a channel of an ADC
+)
+
+// The chips an ADC may be, and the samples a second each makes at most,
+// shared by its channels.
+const (
+	ChipADS1115 = "ads1115" // I2C, 16 bits, 4 channels, 860 samples/s
+	ChipADS1015 = "ads1015" // I2C, 12 bits, 4 channels, 3300 samples/s
+	ChipMCP3008 = "mcp3008" // SPI, 10 bits, 8 channels, 75000 samples/s at 1.35 MHz (3.3 V)
+)
+
+// ChipRate returns the samples a second chip makes at most (shared by its
+// channels) and its number of channels, or zeros for an unknown chip.
+func ChipRate(chip string) (samplesPerSecond float64, channels int) {
+	switch chip {
+	case ChipADS1115:
+		return 860, 4
+	case ChipADS1015:
+		return 3300, 4
+	case ChipMCP3008:
+		return 75000, 8
+	}
+	return 0, 0
+}
+
+// ADC is an analog-to-digital converter chip that analog inputs read.
+type ADC struct {
+	Name string
+	Chip string // ChipADS1115, ChipADS1015 or ChipMCP3008
+	Bus  string // "/dev/i2c-1" for the I2C chips, "/dev/spidev0.<CS>" for the MCP3008
+	Addr uint16 // I2C address, 0x48-0x4B; 0 for SPI chips
+	CS   int    // SPI chip select, 0 or 1; 0 for I2C chips
+	Pos  Pos    // the adc's item in the file
+}
+
+// I2C reports whether the chip is on the I2C bus (else SPI).
+func (a ADC) I2C() bool { return a.Chip != ChipMCP3008 }
 
 // Jumper is a simulated wire: output pin From drives input pin To (sim backend only).
 type Jumper struct {
@@ -118,6 +186,7 @@ type Config struct {
 	Destinations []Destination
 	Outputs      []Output
 	Inputs       []Input
+	ADCs         []ADC
 	Jumpers      []Jumper
 }
 
@@ -149,6 +218,16 @@ func (c *Config) Input(name string) (Input, bool) {
 		}
 	}
 	return Input{}, false
+}
+
+// ADC returns the ADC called name.
+func (c *Config) ADC(name string) (ADC, bool) {
+	for _, a := range c.ADCs {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return ADC{}, false
 }
 
 // Load reads and parses the mapping file at path. Errors in the file are

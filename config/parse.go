@@ -24,7 +24,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	if root := d.document(data); root != nil {
 		if root.Kind != yaml.MappingNode {
 			d.errAt(root, "the mapping file must be sections of key: value lines (%s), not %s",
-				strings.Join(topKeys, ", "), describe(root))
+				strings.Join(mainKeys(), ", "), describe(root))
 		} else {
 			d.section(root, reflect.ValueOf(&spec).Elem(), "at the top of the file", "", "", nil)
 		}
@@ -229,4 +229,16 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// mainKeys are the top keys most files have, for the message about a file
+// that is not a mapping: every top key but adcs.
+func mainKeys() []string {
+	var ks []string
+	for _, k := range topKeys {
+		if k != "adcs" {
+			ks = append(ks, k)
+		}
+	}
+	return ks
 }

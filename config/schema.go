@@ -24,6 +24,7 @@ type fileSpec struct {
 	Destinations destinationList `yaml:"destinations"`
 	Outputs      []outputSpec    `yaml:"outputs,empty" item:"an output"`
 	Inputs       []inputSpec     `yaml:"inputs,empty" item:"an input"`
+	ADCs         []adcSpec       `yaml:"adcs,empty" item:"an adc (name:, chip:, bus:, address: or cs:)"`
 	Sim          simSpec         `yaml:"sim,empty" want:"must hold jumpers:, like sim: {jumpers: [[GPIO17, GPIO27]]}"`
 	At           positions
 }
@@ -46,10 +47,14 @@ func (o *outputSpec) setDefaults()              { o.NoArg = "toggle" }
 func (outputSpec) kind() string                 { return "output" }
 func (outputSpec) misplaced() map[string]string { return inputOnly }
 
-// inputSpec is one item under inputs.
+// inputSpec is one item under inputs. Which keys an input may have depends
+// on its kind (digital, encoder, analog): validate.go checks that, and sets
+// the defaults that differ by kind.
 type inputSpec struct {
 	Name      string       `yaml:"name" example:"button" required:"add a line like name: button"`
-	Pin       pinName      `yaml:"pin" example:"GPIO17" required:"add a line like pin: GPIO17"`
+	Kind      inputKind    `yaml:"kind"`
+	Pin       pinName      `yaml:"pin" example:"GPIO17"` // required for digital inputs: validate.go
+	Pins      pinPair      `yaml:"pins"`
 	Pull      pull         `yaml:"pull"`
 	ActiveLow boolean      `yaml:"active_low"`
 	Debounce  duration     `yaml:"debounce" example:"20ms"`
@@ -58,14 +63,43 @@ type inputSpec struct {
 	Values    valuesSpec   `yaml:"values" want:"must be {press: 1, release: 0}"`
 	Type      oscType      `yaml:"type"`
 	To        destNames    `yaml:"to" required:"name at least one destination, like to: [monitor]"`
-	At        positions
+	// kind: encoder and kind: analog (issue 7). mode is shared with the
+	// button modes: its words are checked per kind in validate.go.
+	Mode           inputMode   `yaml:"mode" example:"relative"`
+	Min            number      `yaml:"min"`
+	Max            number      `yaml:"max"`
+	Step           number      `yaml:"step"`
+	Wrap           boolean     `yaml:"wrap"`
+	StepsPerDetent detentSteps `yaml:"steps_per_detent"`
+	Reverse        boolean     `yaml:"reverse"`
+	ADC            string      `yaml:"adc" example:"knobs"`
+	Channel        whole       `yaml:"channel"`
+	Range          numberPair  `yaml:"range"`
+	Rate           hertz       `yaml:"rate"`
+	Deadband       number      `yaml:"deadband"`
+	Smoothing      number      `yaml:"smoothing"`
+	MaxRate        hertz       `yaml:"max_rate"`
+	At             positions
 }
 
 func (in *inputSpec) setDefaults() {
 	in.Pull, in.Debounce, in.Values.Press, in.Type = "none", duration(defaultDebounce), 1, 'i'
 }
 func (inputSpec) kind() string                 { return "input" }
-func (inputSpec) misplaced() map[string]string { return outputOnly }
+func (inputSpec) misplaced() map[string]string { return notInInput }
+
+// adcSpec is one item under adcs: a chip that analog inputs read.
+type adcSpec struct {
+	Name    string  `yaml:"name" example:"knobs" required:"add a line like name: knobs"`
+	Chip    adcChip `yaml:"chip" required:"add a line like chip: ads1115 (or ads1015, mcp3008)"`
+	Bus     string  `yaml:"bus" example:"1"`
+	Address i2cAddr `yaml:"address"`
+	CS      whole   `yaml:"cs"`
+	At      positions
+}
+
+func (adcSpec) kind() string                 { return "adc" }
+func (adcSpec) misplaced() map[string]string { return notInADC }
 
 // valuesSpec is an input's values: {press: 1, release: 0}.
 type valuesSpec struct {
@@ -119,7 +153,28 @@ var (
 		"initial": "initial is an output setting", "safe": "safe is an output setting",
 		"no_arg": "no_arg is an output setting",
 	}
+	adcOnly = map[string]string{
+		"chip": "chip is a setting of an adc, under adcs:", "bus": "bus is a setting of an adc, under adcs:",
+		"cs": "cs is a setting of an adc, under adcs:",
+	}
+	notInInput = merge(outputOnly, adcOnly)
+	notInADC   = map[string]string{
+		"pin":     "an adc is on the I2C or SPI bus, whose pins are fixed: give bus: (and address: or cs:)",
+		"channel": "channel is a setting of each analog input that reads the adc (kind: analog, adc:, channel:)",
+		"to":      "to is a setting of each analog input that reads the adc",
+	}
 )
+
+// merge returns one map with the entries of ms.
+func merge(ms ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
 
 // The value types. Each UnmarshalYAML reports a problem (see decode.go) that
 // names the allowed values.
@@ -442,4 +497,136 @@ func (js *jumperList) UnmarshalYAML(n *yaml.Node) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// inputKind is an input's kind: "digital" (a pin, the default), "encoder"
+// or "analog".
+type inputKind string
+
+func (k *inputKind) UnmarshalYAML(n *yaml.Node) error {
+	v, err := choose(n, "digital", "encoder", "analog")
+	*k = inputKind(v)
+	return err
+}
+
+// inputMode is an input's mode; which words are allowed depends on its
+// kind, so validate.go checks them.
+type inputMode string
+
+// pinPair is an encoder's pins: [A, B], each by any name wiring.Resolve
+// knows. It keeps the pins that resolve; validate.go checks their use.
+type pinPair struct {
+	pins  []wiring.Pin
+	nodes []*yaml.Node // of pins
+}
+
+func (p *pinPair) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.SequenceNode || len(n.Content) != 2 {
+		return mustBe("must be the encoder's two pins [A, B], like [GPIO5, GPIO6], not %s", describe(n))
+	}
+	var errs []error
+	for _, x := range n.Content {
+		x = deref(x)
+		if x.Kind != yaml.ScalarNode || isNull(x) {
+			errs = append(errs, problemAt(x, "pins are names like GPIO5, not %s", describe(x)))
+			continue
+		}
+		pin, err := wiring.Resolve(x.Value)
+		if err != nil {
+			errs = append(errs, problemAt(x, "%v", err))
+			continue
+		}
+		p.pins, p.nodes = append(p.pins, pin), append(p.nodes, x)
+	}
+	return errors.Join(errs...)
+}
+
+// integer reads a whole number written as one.
+func integer(n *yaml.Node) (int, bool) {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+		return 0, false
+	}
+	var v int
+	return v, n.Decode(&v) == nil
+}
+
+// whole is a whole number, 0 or more.
+type whole int
+
+func (w *whole) UnmarshalYAML(n *yaml.Node) error {
+	if v, ok := integer(n); ok && v >= 0 {
+		*w = whole(v)
+		return nil
+	}
+	return mustBe("must be a whole number like 0 or 1, not %s", quoted(n))
+}
+
+// detentSteps is an encoder's quadrature steps per detent: 4, 2 or 1.
+type detentSteps int
+
+func (d *detentSteps) UnmarshalYAML(n *yaml.Node) error {
+	if v, ok := integer(n); ok && (v == 1 || v == 2 || v == 4) {
+		*d = detentSteps(v)
+		return nil
+	}
+	return mustBe("must be 4 (a full quadrature cycle per click, most encoders), 2 or 1, not %s", quoted(n))
+}
+
+// numberPair is two numbers: [low, high].
+type numberPair [2]float64
+
+func (p *numberPair) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.SequenceNode && len(n.Content) == 2 {
+		var v [2]number
+		good := true
+		for i, x := range n.Content {
+			good = good && v[i].UnmarshalYAML(deref(x)) == nil
+		}
+		if good {
+			*p = numberPair{float64(v[0]), float64(v[1])}
+			return nil
+		}
+	}
+	return mustBe("must be two numbers [bottom, top], like [0, 1] or [0, 127], not %s", quoted(n))
+}
+
+// hertz is a frequency: "50Hz", "50 Hz" or a bare number (taken as Hz).
+// That it is above 0 is checked by validate.go.
+type hertz float64
+
+func (h *hertz) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode && !isNull(n) {
+		s := strings.TrimSpace(n.Value)
+		if len(s) > 2 && strings.EqualFold(s[len(s)-2:], "hz") {
+			s = strings.TrimSpace(s[:len(s)-2])
+		}
+		if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+			*h = hertz(f)
+			return nil
+		}
+	}
+	return mustBe("must be a frequency like 50Hz, not %s", quoted(n))
+}
+
+// adcChip is an ADC's chip: "ads1115", "ads1015" or "mcp3008".
+type adcChip string
+
+func (c *adcChip) UnmarshalYAML(n *yaml.Node) error {
+	v, err := choose(n, ChipADS1115, ChipADS1015, ChipMCP3008)
+	*c = adcChip(v)
+	return err
+}
+
+// i2cAddr is an ADS1x15's I2C address: 0x48-0x4B, written in hex (0x48) or
+// decimal (72).
+type i2cAddr uint16
+
+func (a *i2cAddr) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode && !isNull(n) {
+		if v, err := strconv.ParseUint(strings.TrimSpace(n.Value), 0, 16); err == nil && v >= 0x48 && v <= 0x4b {
+			*a = i2cAddr(v)
+			return nil
+		}
+	}
+	return mustBe("must be the chip's I2C address, 0x48 (ADDR to GND, the default), 0x49 (ADDR to VDD), 0x4A (SDA) or 0x4B (SCL), not %s", quoted(n))
 }

@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -34,11 +33,26 @@ func (c *Config) WriteTable(w io.Writer) error {
 				strings.Join(o.Addresses, ", "), outputDetails(o))
 		}
 		for _, in := range c.Inputs {
-			fmt.Fprintf(tw, "%s\tin\t%s\tpin %d\t%s\t%s\n", in.Name, in.Pin.Name(), in.Pin.Position,
-				in.Address, c.inputDetails(in))
+			pin, header := in.Pin.Name(), fmt.Sprintf("pin %d", in.Pin.Position)
+			switch in.Kind {
+			case KindEncoder:
+				if len(in.Pins) == 2 {
+					pin = in.Pins[0].Name() + "," + in.Pins[1].Name()
+					header = fmt.Sprintf("pins %d,%d", in.Pins[0].Position, in.Pins[1].Position)
+				}
+			case KindAnalog:
+				pin, header = fmt.Sprintf("%s ch%d", in.ADC, in.Channel), "-"
+			}
+			fmt.Fprintf(tw, "%s\tin\t%s\t%s\t%s\t%s\n", in.Name, pin, header, in.Address, c.inputDetails(in))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
+		}
+	}
+	if len(c.ADCs) > 0 {
+		fmt.Fprintln(ew)
+		for _, a := range c.ADCs {
+			fmt.Fprintf(ew, "adc %s\n", adcLine(a))
 		}
 	}
 	if len(c.Jumpers) > 0 {
@@ -66,7 +80,53 @@ func outputDetails(o Output) string {
 	return strings.Join(d, ", ")
 }
 
+// adcLine describes an adc: its chip, bus, address and the pins it takes.
+func adcLine(a ADC) string {
+	limit, _ := ChipRate(a.Chip)
+	var where string
+	var fns []string
+	if a.I2C() {
+		where = fmt.Sprintf("%s address 0x%02X", a.Bus, a.Addr)
+		fns = []string{"I2C1 SDA", "I2C1 SCL"}
+	} else {
+		where = fmt.Sprintf("%s (cs %d)", a.Bus, a.CS)
+		fns = []string{"SPI0 MOSI", "SPI0 MISO", "SPI0 SCLK", fmt.Sprintf("SPI0 CE%d", a.CS)}
+	}
+	var pins []string
+	for _, fn := range fns {
+		if p, ok := pinWith(fn); ok {
+			pins = append(pins, p.Name()+" "+strings.TrimPrefix(strings.TrimPrefix(fn, "I2C1 "), "SPI0 "))
+		}
+	}
+	return fmt.Sprintf("%s %s on %s, at most %s samples/s; pins %s", a.Name, a.Chip, where, num(limit), strings.Join(pins, ", "))
+}
+
 func (c *Config) inputDetails(in Input) string {
+	switch in.Kind {
+	case KindEncoder:
+		d := []string{"encoder " + in.Mode, "pull " + in.Pull, fmt.Sprintf("%d steps/detent", in.StepsPerDetent)}
+		if in.Reverse {
+			d = append(d, "reverse")
+		}
+		if in.Mode == "absolute" {
+			w := ""
+			if in.Wrap {
+				w = " wrap"
+			}
+			d = append(d, fmt.Sprintf("%s..%s step %s%s", num(in.Min), num(in.Max), num(in.Step), w))
+		}
+		return strings.Join(append(d, fmt.Sprintf("as %c", in.Type)), ", ") + c.toDetails(in)
+	case KindAnalog:
+		d := []string{fmt.Sprintf("analog %s..%s as %c", num(in.Range[0]), num(in.Range[1]), in.Type),
+			"rate " + num(in.Rate) + "Hz", "max_rate " + num(in.MaxRate) + "Hz"}
+		if in.Deadband > 0 {
+			d = append(d, "deadband "+num(in.Deadband))
+		}
+		if in.Smoothing > 0 {
+			d = append(d, "smoothing "+num(in.Smoothing))
+		}
+		return strings.Join(d, ", ") + c.toDetails(in)
+	}
 	d := []string{"pull " + in.Pull}
 	if in.ActiveLow {
 		d = append(d, "active-low")
@@ -75,8 +135,12 @@ func (c *Config) inputDetails(in Input) string {
 	if in.Poll > 0 {
 		d = append(d, "poll "+in.Poll.String())
 	}
-	num := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 	d = append(d, fmt.Sprintf("values %s/%s as %c", num(in.Press), num(in.Release), in.Type))
+	return strings.Join(d, ", ") + c.toDetails(in)
+}
+
+// toDetails is ", to: " and the input's destinations.
+func (c *Config) toDetails(in Input) string {
 	var to []string
 	for _, name := range in.To {
 		if dst, ok := c.Destination(name); ok {
@@ -85,7 +149,7 @@ func (c *Config) inputDetails(in Input) string {
 			to = append(to, name)
 		}
 	}
-	return strings.Join(d, ", ") + ", to: " + strings.Join(to, " ")
+	return ", to: " + strings.Join(to, " ")
 }
 
 // errWriter keeps the first write error, so the table is written without

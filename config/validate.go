@@ -1,12 +1,15 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/oscgpio/oscgpio/wiring"
 )
 
 // The validation pass: the rules that involve more than one value, run once
@@ -31,6 +34,13 @@ type checker struct {
 	pins  map[int]use     // BCM number -> user
 	addrs map[string]use  // output addresses
 	dests map[string]bool // destination names, including ones with errors
+
+	busPins map[int]busPin     // BCM number -> the adc whose bus needs it
+	adcs    map[string]*adcUse // adc names, including ones with errors
+	adcList []*adcUse          // in file order
+	// adcsBroken: the adcs section, or an adc's name, has an error, so an
+	// input naming an adc that is not there is not reported again.
+	adcsBroken bool
 }
 
 // validate checks f's cross-field rules, reporting to d, and returns the
@@ -43,6 +53,8 @@ func (f *fileSpec) validate(d *decoder) *Config {
 		pins:    map[int]use{},
 		addrs:   map[string]use{},
 		dests:   map[string]bool{},
+		busPins: map[int]busPin{},
+		adcs:    map[string]*adcUse{},
 	}
 	for _, ds := range f.Destinations {
 		ck.dests[ds.name] = true
@@ -50,12 +62,17 @@ func (f *fileSpec) validate(d *decoder) *Config {
 			ck.c.Destinations = append(ck.c.Destinations, Destination{Name: ds.name, Addr: ds.addr, Pos: Pos{ds.key.Line, ds.key.Column}})
 		}
 	}
+	ck.adcsBroken = f.At.bad["adcs"]
+	for i := range f.ADCs { // first: their buses' pins are taken
+		f.ADCs[i].check(ck)
+	}
 	for i := range f.Outputs {
 		f.Outputs[i].check(ck)
 	}
 	for i := range f.Inputs {
 		f.Inputs[i].check(ck)
 	}
+	ck.checkRates()
 	f.Sim.check(ck)
 	return ck.c
 }
@@ -72,13 +89,24 @@ func (ck *checker) point(kind, name string, pin pinName, at *positions) string {
 		}
 	}
 	if at.good("pin") {
-		if prev, dup := ck.pins[pin.pin.BCM]; dup {
-			ck.errAt(at.val("pin"), "pin %s is already used by %s (line %d): each pin can be mapped once", pin.pin.Name(), prev.what, prev.line)
-		} else {
-			ck.pins[pin.pin.BCM] = use{kind, nameOf(at.node), lbl, at.val("pin").Line}
-		}
+		ck.usePin(kind, lbl, at, pin.pin, at.val("pin"))
 	}
 	return lbl
+}
+
+// usePin records that the item at at (labelled lbl) uses pin, written at n:
+// a pin is mapped once, and not on a pin an adc's bus needs.
+func (ck *checker) usePin(kind, lbl string, at *positions, pin wiring.Pin, n *yaml.Node) {
+	if bp, busy := ck.busPins[pin.BCM]; busy {
+		ck.errAt(n, "pin %s is %s, which %s (line %d) needs for its bus %s: move %s to another pin",
+			pin.Name(), bp.fn, bp.adc, bp.line, bp.bus, lbl)
+		return
+	}
+	if prev, dup := ck.pins[pin.BCM]; dup {
+		ck.errAt(n, "pin %s is already used by %s (line %d): each pin can be mapped once", pin.Name(), prev.what, prev.line)
+		return
+	}
+	ck.pins[pin.BCM] = use{kind, nameOf(at.node), lbl, n.Line}
 }
 
 func (o *outputSpec) check(ck *checker) {
@@ -108,15 +136,31 @@ func (o *outputSpec) check(ck *checker) {
 
 func (in *inputSpec) check(ck *checker) {
 	lbl := ck.point("input", in.Name, in.Pin, &in.At)
-	ck.inRange(&in.At, "debounce", in.Debounce, 0, maxDebounce, "0 to 1s (20ms suits most buttons)")
-	ck.inRange(&in.At, "poll", in.Poll, minPoll, maxPoll, "0 (edge interrupts) or 1ms to 1s")
-	if !in.At.bad["type"] { // the default type, or a good one
-		ck.fits(&in.Values.At, "press", float64(in.Values.Press), byte(in.Type))
-		ck.fits(&in.Values.At, "release", float64(in.Values.Release), byte(in.Type))
-	}
+	kind := cmp.Or(string(in.Kind), "digital") // in messages; Input.Kind is KindDigital ("")
 	out := Input{Name: in.Name, Pin: in.Pin.pin, Pull: string(in.Pull), ActiveLow: bool(in.ActiveLow),
 		Debounce: time.Duration(in.Debounce), Poll: time.Duration(in.Poll), Address: string(in.Address),
-		Press: float64(in.Values.Press), Release: float64(in.Values.Release), Type: byte(in.Type), Pos: in.At.pos()}
+		Press: float64(in.Values.Press), Release: float64(in.Values.Release), Type: byte(in.Type), Pos: in.At.pos(),
+		Kind: strings.TrimPrefix(kind, "digital")}
+	kindOK := !in.At.bad["kind"]
+	if kindOK {
+		in.checkKeys(ck, kind, lbl)
+	}
+	switch kind {
+	case "digital":
+		if kindOK && !in.At.has("pin") {
+			ck.errAt(in.At.node, "%s has no pin: add a line like pin: GPIO17", lbl)
+		}
+		ck.inRange(&in.At, "debounce", in.Debounce, 0, maxDebounce, "0 to 1s (20ms suits most buttons)")
+		ck.inRange(&in.At, "poll", in.Poll, minPoll, maxPoll, "0 (edge interrupts) or 1ms to 1s")
+		if !in.At.bad["type"] { // the default type, or a good one
+			ck.fits(&in.Values.At, "press", float64(in.Values.Press), byte(in.Type))
+			ck.fits(&in.Values.At, "release", float64(in.Values.Release), byte(in.Type))
+		}
+	case "encoder":
+		in.checkEncoder(ck, lbl, &out)
+	case "analog":
+		in.checkAnalog(ck, lbl, &out)
+	}
 	if in.At.good("to") && in.To.count == 0 {
 		ck.errAt(in.At.val("to"), "%s sends to no destination: name at least one under to:, like to: [monitor]", lbl)
 	}
