@@ -36,6 +36,7 @@ type Sim struct {
 
 	mu   sync.Mutex
 	pins map[string]*simPin
+	seq  uint64 // changes queued on all pins: orders changes across pins (Encoder)
 }
 
 var _ Backend = (*Sim)(nil)
@@ -342,11 +343,21 @@ func (p *simPin) changedLocked(old pgpio.Level, lg *simLog) {
 		n := copy(p.queue, p.queue[p.head:])
 		p.queue, p.head = p.queue[:n], 0
 	}
-	p.queue = append(p.queue, pinChange{level: now, at: p.sim.now()})
+	p.sim.seq++
+	p.queue = append(p.queue, pinChange{level: now, at: p.sim.now(), seq: p.sim.seq})
 	select {
 	case p.signal <- struct{}{}:
 	default:
 	}
+}
+
+// waitChans returns the channels a wait for p's next change selects on: one
+// that receives when a change was queued, one that is closed by Halt or
+// Release. A change queued after a look at the queue still wakes the wait.
+func (p *simPin) waitChans() (signal <-chan struct{}, halt <-chan struct{}) {
+	p.sim.mu.Lock()
+	defer p.sim.mu.Unlock()
+	return p.signal, p.halt
 }
 
 func (p *simPin) haltLocked() {
