@@ -80,8 +80,19 @@ func simName(name string) (string, int, error) {
 	if !ok {
 		return "", 0, fmt.Errorf("sim: no pin %q (the simulated header has GPIO0 to GPIO%d)", name, simPins-1)
 	}
+	if n < len(simPinNames) {
+		return simPinNames[n], n, nil // no allocation per Drive
+	}
 	return "GPIO" + strconv.Itoa(n), n, nil
 }
+
+// simPinNames are the canonical names GPIO0 to GPIO27.
+var simPinNames = func() (names [simPins]string) {
+	for n := range names {
+		names[n] = "GPIO" + strconv.Itoa(n)
+	}
+	return names
+}()
 
 // Jumper connects output pin from to input pin to, like a wire: to reads the
 // level from drives, now (if from is already an output) and on every Out.
