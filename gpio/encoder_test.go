@@ -360,3 +360,27 @@ func BenchmarkEncoderDetent(b *testing.B) {
 	cancel()
 	<-done
 }
+
+// TestEncoderSwappedChangesNeverReverse: if two adjacent changes of a detent
+// reach the decoder swapped (possible on the host, where each pin has its
+// own kernel queue), the full-step table loses that detent; it never counts
+// it in the wrong direction or twice.
+func TestEncoderSwappedChangesNeverReverse(t *testing.T) {
+	for _, dir := range []int{+1, -1} {
+		for k := range 3 {
+			e := &Encoder{cfg: EncoderConfig{StepsPerDetent: 4}, table: &fullStep}
+			e.reset(pgpio.High, pgpio.High)
+			seq := quadrature("A", "B", dir, 3)
+			seq[4+k], seq[4+k+1] = seq[4+k+1], seq[4+k] // swap inside the second detent
+			var got []int
+			for _, q := range seq {
+				if d := e.feed(q.pin == "A", q.l); d != 0 {
+					got = append(got, d)
+				}
+			}
+			if len(got) != 2 || got[0] != dir || got[1] != dir {
+				t.Errorf("dir %+d, swap at %d: steps %v, want two of %+d", dir, k, got, dir)
+			}
+		}
+	}
+}
