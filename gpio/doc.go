@@ -51,6 +51,31 @@
 // reconfigured, a driver error) Run logs it once at error level and returns
 // an error naming the input, the pin and the cause.
 //
+// # Rotary encoders
+//
+// NewEncoder takes an encoder's two pins (A and B) and Encoder.Run emits one
+// EncoderStep (+1 or -1) per detent. The pins' changes are decoded with a
+// transition table (Ben Buxton's full-step state machine for 4 changes per
+// detent, his half-step one for 2; with 1, every valid Gray-code change is a
+// step), so contact bounce only moves the machine back and forth between
+// sub-states and there is no time debounce to lose steps at speed. The table
+// needs the changes of both pins in the order they happened: on the sim each
+// change carries the sim's global sequence number and one goroutine merges
+// the two queues by it (exact at any speed, 0 allocations per detent); on
+// the host each pin is its own kernel line request and periph drops the
+// events' timestamps, so two goroutines read the pins and the changes are
+// decoded in the order they were taken. Two changes taken in the wrong order
+// lose that detent; the table never counts it backwards or twice.
+//
+// # ADCs
+//
+// ADC is a chip with channels read as a fraction of full scale (0..1):
+// OpenADS1x15 (ADS1015/ADS1115 on I2C, periph's ads1x15 driver, single-shot
+// at the chip's fastest rate), OpenMCP3008 (SPI, this package's driver) and
+// SimADC (values set from outside, for the sim backend). MaxRate gives each
+// chip's conversions per second, shared by its channels. OpenI2CBus and
+// OpenSPIPort open the Pi's buses with errors that say how to enable them.
+//
 // # periph gpioioctl (host v3.8.5) quirks this package codes around
 //
 //   - GPIOLine.Read on a line that is not an input turns it into an input

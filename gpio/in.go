@@ -48,6 +48,7 @@ const haltRetry = 2 * time.Millisecond
 type pinChange struct {
 	level pgpio.Level
 	at    time.Time
+	seq   uint64 // sim only: the order of the change among all the sim's pins (0 elsewhere)
 }
 
 // changeSource is a pin that reports every change with its own level and

@@ -36,6 +36,7 @@ type Sim struct {
 
 	mu   sync.Mutex
 	pins map[string]*simPin
+	seq  uint64 // changes queued on all pins: orders changes across pins (Encoder)
 }
 
 var _ Backend = (*Sim)(nil)
@@ -79,8 +80,19 @@ func simName(name string) (string, int, error) {
 	if !ok {
 		return "", 0, fmt.Errorf("sim: no pin %q (the simulated header has GPIO0 to GPIO%d)", name, simPins-1)
 	}
+	if n < len(simPinNames) {
+		return simPinNames[n], n, nil // no allocation per Drive
+	}
 	return "GPIO" + strconv.Itoa(n), n, nil
 }
+
+// simPinNames are the canonical names GPIO0 to GPIO27.
+var simPinNames = func() (names [simPins]string) {
+	for n := range names {
+		names[n] = "GPIO" + strconv.Itoa(n)
+	}
+	return names
+}()
 
 // Jumper connects output pin from to input pin to, like a wire: to reads the
 // level from drives, now (if from is already an output) and on every Out.
@@ -342,11 +354,21 @@ func (p *simPin) changedLocked(old pgpio.Level, lg *simLog) {
 		n := copy(p.queue, p.queue[p.head:])
 		p.queue, p.head = p.queue[:n], 0
 	}
-	p.queue = append(p.queue, pinChange{level: now, at: p.sim.now()})
+	p.sim.seq++
+	p.queue = append(p.queue, pinChange{level: now, at: p.sim.now(), seq: p.sim.seq})
 	select {
 	case p.signal <- struct{}{}:
 	default:
 	}
+}
+
+// waitChans returns the channels a wait for p's next change selects on: one
+// that receives when a change was queued, one that is closed by Halt or
+// Release. A change queued after a look at the queue still wakes the wait.
+func (p *simPin) waitChans() (signal <-chan struct{}, halt <-chan struct{}) {
+	p.sim.mu.Lock()
+	defer p.sim.mu.Unlock()
+	return p.signal, p.halt
 }
 
 func (p *simPin) haltLocked() {
