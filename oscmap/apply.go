@@ -125,6 +125,8 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 		}
 	}
 
+	others := b.stopOtherKinds(cfg)
+
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -161,6 +163,8 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 			b.release(in.cfg.Pin.Name())
 		}
 	}
+
+	b.releaseOtherKinds(others)
 
 	// Outputs, in mapping order.
 	var outs []*output
@@ -217,6 +221,9 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 	// Inputs, in mapping order.
 	var ins, started []*input
 	for _, c := range cfg.Inputs {
+		if c.Kind != config.KindDigital {
+			continue // encoders and analog sensors: applyOtherKinds
+		}
 		if in := findKept(keptIn, c.Name); in != nil {
 			if err := in.setReport(c); err != nil {
 				fail(err)
@@ -250,6 +257,10 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 		}
 	}
 
+	if err := b.applyOtherKinds(cfg, others, first, fail); err != nil {
+		return err
+	}
+
 	// Routes and destinations, swapped at once (we hold b.mu).
 	routes, err := b.buildRoutes(outs)
 	if err != nil {
@@ -271,7 +282,7 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 	b.listen = listen
 	b.cfg = cfg
 	if first {
-		b.subs = append([]func(Change){b.report}, b.subs...)
+		b.subs = append([]func(Change){b.report, b.reportValue}, b.subs...)
 	}
 	for _, in := range started {
 		in.start()
@@ -319,7 +330,7 @@ func findKept(kept map[*input]config.Input, name string) *input {
 // sameInput reports whether an input's pin and its electrical settings are
 // unchanged, so its watcher and state can be kept.
 func sameInput(a, b config.Input) bool {
-	return a.Pin.BCM == b.Pin.BCM && a.Pull == b.Pull && a.ActiveLow == b.ActiveLow && a.Debounce == b.Debounce && a.Poll == b.Poll
+	return a.Kind == b.Kind && a.Pin.BCM == b.Pin.BCM && a.Pull == b.Pull && a.ActiveLow == b.ActiveLow && a.Debounce == b.Debounce && a.Poll == b.Poll
 }
 
 // openOutput opens a new output at its initial level. The caller holds b.mu.

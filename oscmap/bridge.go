@@ -99,6 +99,9 @@ type Bridge struct {
 	routes   *mux.Mux
 	outs     []*output
 	ins      []*input
+	encs     []*encoder
+	sensors  []*sensor
+	adcs     map[string]*adcConn
 	jumpers  map[[2]string]bool
 	subs     []func(Change)
 	seq      uint64
@@ -296,7 +299,7 @@ func (b *Bridge) Close() error {
 				errs = append(errs, err)
 			}
 		}
-		ins := b.ins
+		ins, encs, sensors, adcs := b.ins, b.encs, b.sensors, b.adcs
 		srv := b.srv
 		b.mu.Unlock()
 		b.stop()
@@ -308,6 +311,15 @@ func (b *Bridge) Close() error {
 		// stuck driver hold the exit.
 		for _, in := range ins {
 			in.wait(100 * time.Millisecond)
+		}
+		for _, en := range encs {
+			en.stop(100 * time.Millisecond)
+		}
+		for _, s := range sensors {
+			s.stop(100 * time.Millisecond)
+		}
+		for _, a := range adcs {
+			a.close()
 		}
 		if err := b.backend.Close(); err != nil {
 			errs = append(errs, err)

@@ -58,3 +58,42 @@ func floatBool(v float64, name string, tag byte) (bool, error) {
 	}
 	return v != 0, nil
 }
+
+// Number reads one OSC argument as a number: int32, int64, float32, float64,
+// or T and F as 1 and 0. NaN and ±Inf are errors, as is anything else.
+func Number(arg any) (float64, error) {
+	var v float64
+	switch x := arg.(type) {
+	case int32:
+		v = float64(x)
+	case int64:
+		v = float64(x)
+	case float32:
+		v = float64(x)
+	case float64:
+		v = x
+	case bool:
+		if x {
+			return 1, nil
+		}
+		return 0, nil
+	default:
+		return 0, fmt.Errorf("cannot use %s as a number", describeArg(arg))
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("cannot use %s as a number", cFloat(v))
+	}
+	return v, nil
+}
+
+func describeArg(arg any) string {
+	switch arg.(type) {
+	case string:
+		return "a string (s)"
+	case []byte:
+		return "a blob (b)"
+	case nil:
+		return "Nil (N)"
+	}
+	return fmt.Sprintf("a value of Go type %T", arg)
+}

@@ -82,8 +82,8 @@ func (b *Bridge) Subscribe(fn func(Change)) (cancel func()) {
 	}
 }
 
-// Points returns every point with its current value: outputs then inputs, in
-// mapping order.
+// Points returns every point with its current value: outputs, digital
+// inputs, encoders, then analog sensors, each in mapping order.
 func (b *Bridge) Points() []Point {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -93,6 +93,12 @@ func (b *Bridge) Points() []Point {
 	}
 	for _, in := range b.ins {
 		out = append(out, in.point)
+	}
+	for _, en := range b.encs {
+		out = append(out, en.point)
+	}
+	for _, s := range b.sensors {
+		out = append(out, s.point)
 	}
 	for i := range out {
 		out[i].Addresses = append([]string(nil), out[i].Addresses...)

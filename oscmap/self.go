@@ -71,9 +71,22 @@ func (h simHandler) ServeOSC(r *mux.Request) {
 			b.log.Warn(msg, append([]any{"address", m.Address, "from", r.From.String()}, args...)...)
 		}
 	}
-	p, err := wiring.Resolve(strings.TrimPrefix(m.Address, "/sim/"))
+	name := strings.TrimPrefix(m.Address, "/sim/")
+	if len(m.Arguments) > 0 {
+		if v, err := Number(m.Arguments[0]); err == nil {
+			if found, err := b.simSensor(name, v); found {
+				if err != nil {
+					reject("sim sensor reading not set", "err", err)
+					return
+				}
+				b.applied.Add(1)
+				return
+			}
+		}
+	}
+	p, err := wiring.Resolve(name)
 	if err != nil {
-		reject("sim drive not applied", "err", err)
+		reject("sim drive not applied (a pin like GPIO27, or an analog input's name)", "err", err)
 		return
 	}
 	if len(m.Arguments) == 0 {
