@@ -127,7 +127,13 @@ func TestEncoderFullStepFastWithBounce(t *testing.T) {
 				t.Fatalf("%s overflowed %d times", p, o)
 			}
 		}
-		// Idle: no wake-ups.
+		// Idle: no wake-ups, once the last signals are taken.
+		pa, _ := s.Pin("GPIO5")
+		pb, _ := s.Pin("GPIO6")
+		waitFor(t, "the encoder to take its last signals", func() bool {
+			return len(pa.(*simPin).signal) == 0 && len(pb.(*simPin).signal) == 0
+		})
+		time.Sleep(5 * time.Millisecond)
 		w := e.wakes.Load()
 		time.Sleep(20 * time.Millisecond)
 		if w2 := e.wakes.Load(); w2 != w {
