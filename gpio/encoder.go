@@ -353,6 +353,11 @@ func (e *Encoder) runPair(ctx context.Context, emit func(EncoderStep)) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					errc <- fmt.Errorf("%s: pin driver panicked: %v", p.Name(), r)
+				}
+			}()
 			done := rctx.Done()
 			for rctx.Err() == nil {
 				c, ok, err := src.nextChange(done, -1)
