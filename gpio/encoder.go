@@ -270,7 +270,20 @@ func (e *Encoder) runSim(ctx context.Context, a, b *simPin, emit func(EncoderSte
 	done := ctx.Done()
 	var ca, cb pinChange
 	var haveA, haveB bool
+	sigA, _ := a.waitChans() // a pin's signal channel never changes
+	sigB, _ := b.waitChans()
 	for {
+		// Drop a signal of a change about to be taken below, so that it does
+		// not cause a useless wake-up later: the queues are always looked at
+		// before the wait, and a change queued after this sends a new signal.
+		select {
+		case <-sigA:
+		default:
+		}
+		select {
+		case <-sigB:
+		default:
+		}
 		var err error
 		if !haveA {
 			if ca, haveA, err = a.nextChange(done, 0); err != nil {
@@ -299,8 +312,8 @@ func (e *Encoder) runSim(ctx context.Context, a, b *simPin, emit func(EncoderSte
 			e.step(false, cb, emit)
 			continue
 		}
-		sigA, haltA := a.waitChans()
-		sigB, haltB := b.waitChans()
+		_, haltA := a.waitChans()
+		_, haltB := b.waitChans()
 		select {
 		case <-sigA:
 		case <-sigB:
@@ -340,6 +353,11 @@ func (e *Encoder) runPair(ctx context.Context, emit func(EncoderStep)) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					errc <- fmt.Errorf("%s: pin driver panicked: %v", p.Name(), r)
+				}
+			}()
 			done := rctx.Done()
 			for rctx.Err() == nil {
 				c, ok, err := src.nextChange(done, -1)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	pgpio "periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpiotest"
 )
 
 // quadEdge is one settled change of pin A or B.
@@ -127,7 +128,13 @@ func TestEncoderFullStepFastWithBounce(t *testing.T) {
 				t.Fatalf("%s overflowed %d times", p, o)
 			}
 		}
-		// Idle: no wake-ups.
+		// Idle: no wake-ups, once the last signals are taken.
+		pa, _ := s.Pin("GPIO5")
+		pb, _ := s.Pin("GPIO6")
+		waitFor(t, "the encoder to take its last signals", func() bool {
+			return len(pa.(*simPin).signal) == 0 && len(pb.(*simPin).signal) == 0
+		})
+		time.Sleep(5 * time.Millisecond)
 		w := e.wakes.Load()
 		time.Sleep(20 * time.Millisecond)
 		if w2 := e.wakes.Load(); w2 != w {
@@ -382,5 +389,25 @@ func TestEncoderSwappedChangesNeverReverse(t *testing.T) {
 				t.Errorf("dir %+d, swap at %d: steps %v, want two of %+d", dir, k, got, dir)
 			}
 		}
+	}
+}
+
+// panicPin is a periph fake whose WaitForEdge panics.
+type panicPin struct{ *gpiotest.Pin }
+
+func (p *panicPin) WaitForEdge(time.Duration) bool { panic("driver bug") }
+
+// TestEncoderPairPanic: on the two-reader path, a pin driver that panics
+// stops Run with an error naming the encoder and the pin.
+func TestEncoderPairPanic(t *testing.T) {
+	a := &gpiotest.Pin{N: "GPIO5", EdgesChan: make(chan pgpio.Level, 1)}
+	b := &panicPin{&gpiotest.Pin{N: "GPIO6", EdgesChan: make(chan pgpio.Level, 1)}}
+	e, err := NewEncoder(a, b, EncoderConfig{Name: "knob", Pull: pgpio.PullUp}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.Run(context.Background(), nil)
+	if err == nil || !strings.Contains(err.Error(), `encoder "knob" on GPIO5/GPIO6 stopped: GPIO6: pin driver panicked: driver bug`) {
+		t.Fatalf("Run: %v", err)
 	}
 }
