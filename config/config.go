@@ -59,6 +59,15 @@ const (
 	maxDebounce     = time.Second
 	minPoll         = time.Millisecond // poll is 0 (edge interrupts) or minPoll..maxPoll
 	maxPoll         = time.Second
+	minHold         = 10 * time.Millisecond // hold and repeat are 0 (off) or minHold..maxHold
+	maxHold         = time.Minute
+)
+
+// The input modes (Input.Mode).
+const (
+	ModeMomentary = "momentary" // press sends values.press, release values.release
+	ModeLatch     = "latch"     // each press flips a value: press, release, press... sent on the press
+	ModeCounter   = "counter"   // each press sends the running count: 1, 2, 3...
 )
 
 // TutorialFile is Config.File for the embedded tutorial mapping.
@@ -102,7 +111,18 @@ type Input struct {
 	Release   float64 // value sent when it becomes inactive
 	Type      byte    // OSC type of the value: 'i', 'f', 'd', 'h', or 'T' (T when active, F when inactive; the values are not used)
 	To        []string
-	Pos       Pos // the input's item in the file
+	// Mode is ModeMomentary (the default), ModeLatch or ModeCounter.
+	Mode string
+	// Hold, when not 0, sends <address>/hold 1 once the input has been
+	// active that long, and <address>/hold 0 at the release that follows.
+	Hold time.Duration
+	// Repeat, when not 0 (it needs Hold), sends <address>/hold 1 again
+	// every Repeat while the input stays held.
+	Repeat time.Duration
+	// ReportAtStart sends the input's state once when it is created (at
+	// start, or added or re-created by a reload). True by default.
+	ReportAtStart bool
+	Pos           Pos // the input's item in the file
 }
 
 // Jumper is a simulated wire: output pin From drives input pin To (sim backend only).

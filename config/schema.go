@@ -58,11 +58,17 @@ type inputSpec struct {
 	Values    valuesSpec   `yaml:"values" want:"must be {press: 1, release: 0}"`
 	Type      oscType      `yaml:"type"`
 	To        destNames    `yaml:"to" required:"name at least one destination, like to: [monitor]"`
-	At        positions
+	// Buttons and switches (issue 7).
+	Mode          buttonMode `yaml:"mode"`
+	Hold          duration   `yaml:"hold" example:"800ms"`
+	Repeat        duration   `yaml:"repeat" example:"200ms"`
+	ReportAtStart boolean    `yaml:"report_at_start"`
+	At            positions
 }
 
 func (in *inputSpec) setDefaults() {
 	in.Pull, in.Debounce, in.Values.Press, in.Type = "none", duration(defaultDebounce), 1, 'i'
+	in.Mode, in.ReportAtStart = ModeMomentary, true
 }
 func (inputSpec) kind() string                 { return "input" }
 func (inputSpec) misplaced() map[string]string { return outputOnly }
@@ -93,7 +99,6 @@ var aliases = map[string]string{
 	"inverted":     "active_low",
 	"invert":       "active_low",
 	"activelow":    "active_low",
-	"mode":         "pull",
 	"pullup":       "pull",
 	"pull_up":      "pull",
 	"destination":  "to",
@@ -178,6 +183,16 @@ type pull string
 func (p *pull) UnmarshalYAML(n *yaml.Node) error {
 	v, err := choose(n, "up", "down", "none")
 	*p = pull(v)
+	return err
+}
+
+// buttonMode is what an input sends for a press: "momentary", "latch" or
+// "counter" (see Input.Mode).
+type buttonMode string
+
+func (m *buttonMode) UnmarshalYAML(n *yaml.Node) error {
+	v, err := choose(n, ModeMomentary, ModeLatch, ModeCounter)
+	*m = buttonMode(v)
 	return err
 }
 

@@ -77,6 +77,7 @@ func (c *Config) inputDetails(in Input) string {
 	}
 	num := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 	d = append(d, fmt.Sprintf("values %s/%s as %c", num(in.Press), num(in.Release), in.Type))
+	d = append(d, buttonDetails(in)...)
 	var to []string
 	for _, name := range in.To {
 		if dst, ok := c.Destination(name); ok {
@@ -102,4 +103,22 @@ func (e *errWriter) Write(b []byte) (int, error) {
 	n, err := e.w.Write(b)
 	e.err = err
 	return n, err
+}
+
+// buttonDetails are the settings of issue 7 that differ from the defaults.
+func buttonDetails(in Input) []string {
+	var d []string
+	if in.Mode != "" && in.Mode != ModeMomentary {
+		d = append(d, in.Mode)
+	}
+	if in.Hold > 0 {
+		d = append(d, "hold "+in.Hold.String())
+	}
+	if in.Repeat > 0 {
+		d = append(d, "repeat "+in.Repeat.String())
+	}
+	if !in.ReportAtStart {
+		d = append(d, "no report at start")
+	}
+	return d
 }

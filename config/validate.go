@@ -116,7 +116,9 @@ func (in *inputSpec) check(ck *checker) {
 	}
 	out := Input{Name: in.Name, Pin: in.Pin.pin, Pull: string(in.Pull), ActiveLow: bool(in.ActiveLow),
 		Debounce: time.Duration(in.Debounce), Poll: time.Duration(in.Poll), Address: string(in.Address),
-		Press: float64(in.Values.Press), Release: float64(in.Values.Release), Type: byte(in.Type), Pos: in.At.pos()}
+		Press: float64(in.Values.Press), Release: float64(in.Values.Release), Type: byte(in.Type), Pos: in.At.pos(),
+		Mode: string(in.Mode), Hold: time.Duration(in.Hold), Repeat: time.Duration(in.Repeat), ReportAtStart: bool(in.ReportAtStart)}
+	in.checkButton(ck, lbl)
 	if in.At.good("to") && in.To.count == 0 {
 		ck.errAt(in.At.val("to"), "%s sends to no destination: name at least one under to:, like to: [monitor]", lbl)
 	}
@@ -134,6 +136,23 @@ func (in *inputSpec) check(ck *checker) {
 		out.To = append(out.To, t.v)
 	}
 	ck.c.Inputs = append(ck.c.Inputs, out)
+}
+
+// checkButton checks the keys of issue 7: mode, hold, repeat.
+func (in *inputSpec) checkButton(ck *checker, lbl string) {
+	ck.inRange(&in.At, "hold", in.Hold, minHold, maxHold, "0 (off) or 10ms to 60s, like hold: 800ms")
+	ck.inRange(&in.At, "repeat", in.Repeat, minHold, maxHold, "0 (off) or 10ms to 60s, like repeat: 200ms")
+	if in.At.good("repeat") && in.Repeat != 0 && in.Hold == 0 && !in.At.bad["hold"] {
+		ck.errAt(in.At.val("repeat"), "%s: repeat works while the input is held: add hold:, like hold: 800ms", lbl)
+	}
+	if in.Mode == ModeCounter && in.At.good("mode") {
+		if in.Type == 'T' && in.At.good("type") {
+			ck.errAt(in.At.val("type"), "%s: mode counter sends a number: use type i, h, f or d, not T", lbl)
+		}
+		if in.At.has("values") {
+			ck.errAt(in.At.val("values"), "%s: mode counter sends the count, not values: remove values", lbl)
+		}
+	}
 }
 
 // inRange checks a duration key: zero, or within lo..hi.
