@@ -26,11 +26,12 @@ type input struct {
 	point   Point
 
 	// The state of the mode and the hold timer, guarded by b.mu.
-	latch bool   // latch: the value the last press flipped to
-	count int64  // counter: the presses so far
-	held  bool   // active for the hold time since the last press
-	gen   uint64 // counts presses and releases: a timer of an older one does nothing
-	timer timer  // the pending hold or repeat, nil when none
+	latch bool      // latch: the value the last press flipped to
+	count int64     // counter: the presses so far
+	held  bool      // active for the hold time since the last press
+	gen   uint64    // counts presses and releases: a timer of an older one does nothing
+	timer timer     // the pending hold or repeat, nil when none
+	due   time.Time // when the pending hold or repeat is due
 
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -118,6 +119,7 @@ func (in *input) changed(active bool, at time.Time, cause Cause) {
 		}
 		if in.cfg.Hold > 0 {
 			gen := in.gen
+			in.due = in.b.clock.Now().Add(in.cfg.Hold)
 			in.timer = in.b.clock.AfterFunc(in.cfg.Hold, func() { in.holdDue(gen) })
 		}
 	}
@@ -129,7 +131,8 @@ func (in *input) changed(active bool, at time.Time, cause Cause) {
 
 // holdDue runs when the hold (or repeat) time of press gen is up: if the
 // input is still active in that press, it is held, and the next repeat is
-// set.
+// set. Repeats keep to the press's time: hold, hold+repeat, hold+2*repeat...
+// (one that is already past after a stall is skipped, not sent in a burst).
 func (in *input) holdDue(gen uint64) {
 	b := in.b
 	b.mu.Lock()
@@ -137,11 +140,16 @@ func (in *input) holdDue(gen uint64) {
 	if b.closed || in.stopped || in.gen != gen || !in.active {
 		return
 	}
+	now := b.clock.Now()
 	in.held, in.timer = true, nil
 	if in.cfg.Repeat > 0 {
-		in.timer = b.clock.AfterFunc(in.cfg.Repeat, func() { in.holdDue(gen) })
+		in.due = in.due.Add(in.cfg.Repeat)
+		if !in.due.After(now) {
+			in.due = now.Add(in.cfg.Repeat)
+		}
+		in.timer = b.clock.AfterFunc(in.due.Sub(now), func() { in.holdDue(gen) })
 	}
-	in.publish(b.clock.Now(), CauseHold)
+	in.publish(now, CauseHold)
 }
 
 // stopHold stops the pending hold or repeat timer. The caller holds b.mu.
