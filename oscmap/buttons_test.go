@@ -339,3 +339,26 @@ inputs: [{name: go, pin: GPIO27, pull: down, debounce: 0s, address: /go, hold: 2
 	f.expect("go", 0, CauseHold)
 	mon.expect("/go F #F", "/go T #T", "/go/hold T #T", "/go F #F", "/go/hold F #F")
 }
+
+// A counter's report, completed from its encoded head, is the message the
+// codec makes, for every type and for counts beyond int32.
+func TestCountEncoding(t *testing.T) {
+	for _, typ := range []string{"i", "f", "d", "h"} {
+		cfg := mustParse(t, `destinations: {here: 127.0.0.1:9}
+inputs: [{name: c, pin: GPIO27, address: /a/count, mode: counter, type: `+typ+`, to: [here]}]`)
+		in := &input{}
+		if err := in.setReport(cfg.Inputs[0]); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int64{0, 1, 7, 1 << 20, 1<<31 + 5} {
+			in.count = n
+			want, err := codec.Encode(countMessage(in.cfg, n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := in.encodeCount(); string(got) != string(want) {
+				t.Errorf("type %s, count %d: %x, want %x", typ, n, got, want)
+			}
+		}
+	}
+}

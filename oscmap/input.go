@@ -2,8 +2,10 @@ package oscmap
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/hypebeast/go-osc/osc"
@@ -21,9 +23,12 @@ type input struct {
 	// active [1], made once per mapping: a report allocates nothing.
 	reports [2][]byte
 	holds   [2][]byte // <address>/hold 0 and 1, when the input has a hold time
-	in      *gpio.In
-	active  bool
-	point   Point
+	// countHead is a counter's report without its argument's bytes: the
+	// address and the type tag, which encodeCount completes with the count.
+	countHead []byte
+	in        *gpio.In
+	active    bool
+	point     Point
 
 	// The state of the mode and the hold timer, guarded by b.mu.
 	latch bool      // latch: the value the last press flipped to
@@ -193,6 +198,15 @@ func (in *input) setReport(c config.Input) error {
 			return fmt.Errorf("input %q: cannot encode its hold report: %w", c.Name, err)
 		}
 	}
+	in.countHead = nil
+	if data, err := codec.Encode(countMessage(c, 0)); err == nil {
+		switch c.Type {
+		case 'i', 'f':
+			in.countHead = data[:len(data)-4]
+		case 'd', 'h':
+			in.countHead = data[:len(data)-8]
+		}
+	}
 	in.cfg = c
 	return nil
 }
@@ -220,37 +234,71 @@ func (b *Bridge) report(c Change) {
 		return
 	}
 	var data []byte
-	var msg func() *osc.Message // for the log only
+	what, on := reportValue, c.Value != 0
 	switch {
 	case c.Cause == CauseHold:
-		data, msg = in.holds[boolIndex(c.Held)], func() *osc.Message { return holdMessage(in.cfg, c.Held) }
+		what, on = reportHold, c.Held
+		data = in.holds[boolIndex(on)]
 	case c.Cause == CauseStart && !in.cfg.ReportAtStart,
 		c.Cause == CauseEdge && in.cfg.Mode != config.ModeMomentary && !c.Active,
 		c.Cause != CauseStart && c.Cause != CauseEdge:
 		return
 	case in.cfg.Mode == config.ModeCounter:
-		m := countMessage(in.cfg, in.count)
-		var err error
-		if data, err = codec.Encode(m); err != nil {
-			b.log.Error("cannot encode a count", "input", in.cfg.Name, "err", err)
-			return
-		}
-		msg = func() *osc.Message { return m }
+		what, data = reportCount, in.encodeCount()
 	default:
-		on := c.Value != 0
-		data, msg = in.reports[boolIndex(on)], func() *osc.Message { return InputMessage(in.cfg, on) }
+		data = in.reports[boolIndex(on)]
 	}
 	for _, to := range in.cfg.To {
 		if err := b.send.Send(to, data); err != nil {
 			if b.logOK(slog.LevelWarn) {
-				b.log.Warn("send failed", "osc", codec.Format(msg()), "to", to, "err", err)
+				b.log.Warn("send failed", "osc", codec.Format(in.message(what, on)), "to", to, "err", err)
 			}
 			continue
 		}
 		if b.logOK(slog.LevelInfo) {
-			b.log.Info("sent", "osc", codec.Format(msg()), "to", to)
+			b.log.Info("sent", "osc", codec.Format(in.message(what, on)), "to", to)
 		}
 	}
+}
+
+// What a report is: the value of the input's mode, a hold, or a count.
+const (
+	reportValue = iota
+	reportHold
+	reportCount
+)
+
+// message is the report what (with on, for a value or a hold) as a
+// message, for the log. The caller holds b.mu.
+func (in *input) message(what int, on bool) *osc.Message {
+	switch what {
+	case reportHold:
+		return holdMessage(in.cfg, on)
+	case reportCount:
+		return countMessage(in.cfg, in.count)
+	}
+	return InputMessage(in.cfg, on)
+}
+
+// encodeCount encodes a counter's report with the current count: the
+// encoded head made by setReport and the count, in one allocation (the
+// sender may queue it, so it cannot be reused). The caller holds b.mu.
+func (in *input) encodeCount() []byte {
+	head, n := in.countHead, in.count
+	var data []byte
+	switch in.cfg.Type {
+	case 'f':
+		data = binary.BigEndian.AppendUint32(append(make([]byte, 0, len(head)+4), head...), math.Float32bits(float32(n)))
+	case 'd':
+		data = binary.BigEndian.AppendUint64(append(make([]byte, 0, len(head)+8), head...), math.Float64bits(float64(n)))
+	case 'h':
+		data = binary.BigEndian.AppendUint64(append(make([]byte, 0, len(head)+8), head...), uint64(n))
+	case 'i':
+		data = binary.BigEndian.AppendUint32(append(make([]byte, 0, len(head)+4), head...), uint32(int32(n)))
+	default: // T: refused by config for a counter; encoded the slow way
+		data, _ = codec.Encode(countMessage(in.cfg, n))
+	}
+	return data
 }
 
 // holdMessage is <address>/hold with 1 (held) or 0, typed as the mapping
@@ -261,7 +309,14 @@ func holdMessage(in config.Input, held bool) *osc.Message {
 
 // countMessage is a counter's report: its address with the count, typed as
 // the mapping asks (i by default).
+// A count beyond int32 wraps with type i (2^31 presses).
 func countMessage(in config.Input, n int64) *osc.Message {
+	switch in.Type {
+	case 'i':
+		return osc.NewMessage(in.Address, int32(n))
+	case 'h':
+		return osc.NewMessage(in.Address, n)
+	}
 	return typed(in.Address, in.Type, float64(n), n != 0)
 }
 
