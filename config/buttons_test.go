@@ -46,6 +46,7 @@ func TestButtonKeyErrors(t *testing.T) {
 		{"repeat without hold", in("repeat: 200ms"), "13:13", "repeat works while the input is held: add hold:"},
 		{"report_at_start word", in("report_at_start: yes please"), "13:22", "report_at_start must be true or false"},
 		{"counter type T", in("mode: counter", "type: T"), "14:11", "mode counter sends a number: use type i, h, f or d, not T"},
+		{"hold in an output", strings.Replace(base, "    address: /led", "    address: /led\n    hold: 1s", 1), "8:5", `unknown key "hold" in output "led"; hold is an input setting`},
 		{"counter values", in("mode: counter", "values: {press: 2}"), "14:13", "mode counter sends the count, not values"},
 	} {
 		t.Run(tc.name, func(t *testing.T) { wantOne(t, tc.src, tc.pos, tc.msg) })

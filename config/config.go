@@ -111,7 +111,11 @@ type Input struct {
 	Release   float64 // value sent when it becomes inactive
 	Type      byte    // OSC type of the value: 'i', 'f', 'd', 'h', or 'T' (T when active, F when inactive; the values are not used)
 	To        []string
-	// Mode is ModeMomentary (the default), ModeLatch or ModeCounter.
+	// Mode is ModeMomentary (the default: Press at a press, Release at a
+	// release), ModeLatch (each press flips between Press and Release and
+	// sends it, starting with Press; a release sends nothing) or
+	// ModeCounter (each press sends the running count, 1, 2, 3..., as Type;
+	// a release sends nothing).
 	Mode string
 	// Hold, when not 0, sends <address>/hold 1 once the input has been
 	// active that long, and <address>/hold 0 at the release that follows.

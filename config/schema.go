@@ -119,6 +119,8 @@ var (
 		"pull": "pull is an input setting", "debounce": "debounce is an input setting",
 		"poll": "poll is an input setting", "values": "values is an input setting",
 		"type": "type is an input setting", "to": "outputs receive; to is an input setting",
+		"mode": "mode is an input setting", "hold": "hold is an input setting", "repeat": "repeat is an input setting",
+		"report_at_start": "report_at_start is an input setting",
 	}
 	outputOnly = map[string]string{
 		"initial": "initial is an output setting", "safe": "safe is an output setting",
