@@ -63,6 +63,15 @@ const (
 	maxDebounce     = time.Second
 	minPoll         = time.Millisecond // poll is 0 (edge interrupts) or minPoll..maxPoll
 	maxPoll         = time.Second
+	minHold         = 10 * time.Millisecond // hold and repeat are 0 (off) or minHold..maxHold
+	maxHold         = time.Minute
+)
+
+// The input modes (Input.Mode).
+const (
+	ModeMomentary = "momentary" // press sends values.press, release values.release
+	ModeLatch     = "latch"     // each press flips a value: press, release, press... sent on the press
+	ModeCounter   = "counter"   // each press sends the running count: 1, 2, 3...
 )
 
 // TutorialFile is Config.File for the embedded tutorial mapping.
@@ -114,7 +123,13 @@ type Input struct {
 	Pins []wiring.Pin // encoder: A, B
 
 	// Encoder settings.
-	Mode           string  // "relative" (+1/-1 per detent) or "absolute" (a value within Min..Max)
+	// Mode: an encoder's "relative" (+1/-1 per detent) or "absolute" (a
+	// value within Min..Max); a digital input's ModeMomentary (the default:
+	// Press at a press, Release at a release), ModeLatch (each press flips
+	// between Press and Release and sends it, starting with Press; a release
+	// sends nothing) or ModeCounter (each press sends the running count, 1,
+	// 2, 3..., as Type; a release sends nothing).
+	Mode           string
 	Min, Max, Step float64 // absolute mode: the value's bounds and its change per detent
 	Wrap           bool    // absolute mode: past Max comes Min, and the reverse
 	StepsPerDetent int     // quadrature steps per detent: 4, 2 or 1
@@ -128,6 +143,17 @@ type Input struct {
 	Deadband  float64    // send only when the value moved at least this much (units of Range); 0 sends every change
 	Smoothing float64    // exponential smoothing factor, 0 (off) to below 1 (smoothest)
 	MaxRate   float64    // messages a second at most on the address (Hz); the latest value wins
+
+	// Digital settings (buttons and switches).
+	// Hold, when not 0, sends <address>/hold 1 once the input has been
+	// active that long, and <address>/hold 0 at the release that follows.
+	Hold time.Duration
+	// Repeat, when not 0 (it needs Hold), sends <address>/hold 1 again
+	// every Repeat while the input stays held.
+	Repeat time.Duration
+	// ReportAtStart sends the input's state once when it is created (at
+	// start, or added or re-created by a reload). True by default.
+	ReportAtStart bool
 }
 
 // The kinds of input (Input.Kind). A digital input's Kind is empty, so the

@@ -320,7 +320,7 @@ inputs:
 			ActiveLow: false, Initial: false, Safe: false, NoArg: "toggle", Pos: Pos{4, 5}}},
 		Inputs: []Input{{Name: "button", Pin: pin(t, "GPIO27"), Pull: "none", ActiveLow: false,
 			Debounce: 20 * time.Millisecond, Poll: 0, Address: "/button", Press: 1, Release: 0, Type: 'i',
-			To: []string{"monitor"}, Pos: Pos{8, 5}}},
+			To: []string{"monitor"}, Mode: ModeMomentary, ReportAtStart: true, Pos: Pos{8, 5}}},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got  %+v\nwant %+v", c, want)
@@ -440,7 +440,7 @@ func TestDefault(t *testing.T) {
 			NoArg: "toggle"}},
 		Inputs: []Input{{Name: "button", Pin: pin(t, "GPIO27"), Pull: "up", ActiveLow: true,
 			Debounce: 20 * time.Millisecond, Address: "/button", Press: 1, Release: 0, Type: 'i',
-			To: []string{"monitor"}}},
+			To: []string{"monitor"}, Mode: ModeMomentary, ReportAtStart: true}},
 	}
 	// Positions depend on the file's comments; compare the rest.
 	c.Destinations[0].Pos, c.Outputs[0].Pos, c.Inputs[0].Pos = Pos{}, Pos{}, Pos{}

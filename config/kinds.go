@@ -53,7 +53,6 @@ var keysNotFor = func() map[string]map[string]string {
 	m := map[string]map[string]string{
 		"digital": {
 			"pins": "a digital input has one pin: write pin: GPIO17 (pins: [A, B] is for kind: encoder)",
-			"mode": "mode relative or absolute is for kind: encoder",
 		},
 		"encoder": {
 			"pin":        "an encoder has two pins: write pins: [GPIO5, GPIO6] (A, B)",
@@ -79,6 +78,10 @@ var keysNotFor = func() map[string]map[string]string {
 	}
 	m["analog"]["min"] = "min is a setting of kind: encoder; an analog input's bottom and top are range: [0, 1]"
 	m["analog"]["max"] = "max is a setting of kind: encoder; an analog input's bottom and top are range: [0, 1]"
+	for _, k := range []string{"hold", "repeat", "report_at_start"} {
+		m["encoder"][k] = k + " is a setting of digital inputs (buttons and switches)"
+		m["analog"][k] = k + " is a setting of digital inputs (buttons and switches)"
+	}
 	for _, k := range analogKeys {
 		m["digital"][k] = k + " is a setting of kind: analog"
 		m["encoder"][k] = k + " is a setting of kind: analog"

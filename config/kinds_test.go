@@ -97,7 +97,7 @@ var kcases = []struct {
 	{"digital has no pins", kbase + "  - {name: b, pin: GPIO17, pins: [GPIO22, GPIO23], address: /b, to: [max]}\n", "18:28", `key "pins" in input "b" (kind: digital): a digital input has one pin: write pin: GPIO17 (pins: [A, B] is for kind: encoder)`},
 	{"digital has no rate", kbase + "  - {name: b, pin: GPIO17, rate: 5Hz, address: /b, to: [max]}\n", "18:28", `key "rate" in input "b" (kind: digital): rate is a setting of kind: analog`},
 	{"digital has no wrap", kbase + "  - {name: b, pin: GPIO17, wrap: true, address: /b, to: [max]}\n", "18:28", `key "wrap" in input "b" (kind: digital): wrap is a setting of kind: encoder`},
-	{"digital has no relative mode", kbase + "  - {name: b, pin: GPIO17, mode: relative, address: /b, to: [max]}\n", "18:28", `key "mode" in input "b" (kind: digital): mode relative or absolute is for kind: encoder`},
+	{"digital has no relative mode", kbase + "  - {name: b, pin: GPIO17, mode: relative, address: /b, to: [max]}\n", "18:34", `input "b": mode must be momentary (the default), latch or counter for a digital input (relative and absolute are for kind: encoder), not "relative"`},
 	{"explicit digital has no pin", kbase + "  - {name: b, kind: digital, address: /b, to: [max]}\n", "18:5", `input "b" has no pin: add a line like pin: GPIO17`},
 	{"input with chip", kbase + "  - {name: b, pin: GPIO17, chip: ads1115, address: /b, to: [max]}\n", "18:28", `unknown key "chip" in input "b"; chip is a setting of an adc, under adcs:`},
 	{"output on an SPI pin", mcp + "outputs:\n  - {name: led, pin: GPIO11, address: /led}\n", "19:22",

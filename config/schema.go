@@ -79,11 +79,16 @@ type inputSpec struct {
 	Deadband       number      `yaml:"deadband"`
 	Smoothing      number      `yaml:"smoothing"`
 	MaxRate        hertz       `yaml:"max_rate"`
-	At             positions
+	// Digital inputs (buttons and switches, issue 7); mode above is theirs too.
+	Hold          duration `yaml:"hold" example:"800ms"`
+	Repeat        duration `yaml:"repeat" example:"200ms"`
+	ReportAtStart boolean  `yaml:"report_at_start"`
+	At            positions
 }
 
 func (in *inputSpec) setDefaults() {
 	in.Pull, in.Debounce, in.Values.Press, in.Type = "none", duration(defaultDebounce), 1, 'i'
+	in.ReportAtStart = true
 }
 func (inputSpec) kind() string                 { return "input" }
 func (inputSpec) misplaced() map[string]string { return notInInput }
@@ -127,7 +132,6 @@ var aliases = map[string]string{
 	"inverted":     "active_low",
 	"invert":       "active_low",
 	"activelow":    "active_low",
-	"mode":         "pull",
 	"pullup":       "pull",
 	"pull_up":      "pull",
 	"destination":  "to",
@@ -148,6 +152,8 @@ var (
 		"pull": "pull is an input setting", "debounce": "debounce is an input setting",
 		"poll": "poll is an input setting", "values": "values is an input setting",
 		"type": "type is an input setting", "to": "outputs receive; to is an input setting",
+		"mode": "mode is an input setting", "hold": "hold is an input setting", "repeat": "repeat is an input setting",
+		"report_at_start": "report_at_start is an input setting",
 	}
 	outputOnly = map[string]string{
 		"initial": "initial is an output setting", "safe": "safe is an output setting",

@@ -136,6 +136,7 @@ func (c *Config) inputDetails(in Input) string {
 		d = append(d, "poll "+in.Poll.String())
 	}
 	d = append(d, fmt.Sprintf("values %s/%s as %c", num(in.Press), num(in.Release), in.Type))
+	d = append(d, buttonDetails(in)...)
 	return strings.Join(d, ", ") + c.toDetails(in)
 }
 
@@ -166,4 +167,22 @@ func (e *errWriter) Write(b []byte) (int, error) {
 	n, err := e.w.Write(b)
 	e.err = err
 	return n, err
+}
+
+// buttonDetails are the settings of issue 7 that differ from the defaults.
+func buttonDetails(in Input) []string {
+	var d []string
+	if in.Mode != "" && in.Mode != ModeMomentary {
+		d = append(d, in.Mode)
+	}
+	if in.Hold > 0 {
+		d = append(d, "hold "+in.Hold.String())
+	}
+	if in.Repeat > 0 {
+		d = append(d, "repeat "+in.Repeat.String())
+	}
+	if !in.ReportAtStart {
+		d = append(d, "no report at start")
+	}
+	return d
 }

@@ -156,6 +156,7 @@ func (in *inputSpec) check(ck *checker) {
 			ck.fits(&in.Values.At, "press", float64(in.Values.Press), byte(in.Type))
 			ck.fits(&in.Values.At, "release", float64(in.Values.Release), byte(in.Type))
 		}
+		in.checkButton(ck, lbl, &out)
 	case "encoder":
 		in.checkEncoder(ck, lbl, &out)
 	case "analog":
@@ -178,6 +179,31 @@ func (in *inputSpec) check(ck *checker) {
 		out.To = append(out.To, t.v)
 	}
 	ck.c.Inputs = append(ck.c.Inputs, out)
+}
+
+// checkButton checks the keys of a digital input's buttons and switches
+// (issue 7): mode, hold, repeat, and sets them in out.
+func (in *inputSpec) checkButton(ck *checker, lbl string, out *Input) {
+	out.Mode, out.Hold, out.Repeat, out.ReportAtStart = ModeMomentary, time.Duration(in.Hold), time.Duration(in.Repeat), bool(in.ReportAtStart)
+	if in.At.good("mode") {
+		out.Mode = strings.ToLower(string(in.Mode))
+		if out.Mode != ModeMomentary && out.Mode != ModeLatch && out.Mode != ModeCounter {
+			ck.errAt(in.At.val("mode"), "%s: mode must be momentary (the default), latch or counter for a digital input (relative and absolute are for kind: encoder), not %q", lbl, in.Mode)
+		}
+	}
+	ck.inRange(&in.At, "hold", in.Hold, minHold, maxHold, "0 (off) or 10ms to 60s, like hold: 800ms")
+	ck.inRange(&in.At, "repeat", in.Repeat, minHold, maxHold, "0 (off) or 10ms to 60s, like repeat: 200ms")
+	if in.At.good("repeat") && in.Repeat != 0 && in.Hold == 0 && !in.At.bad["hold"] {
+		ck.errAt(in.At.val("repeat"), "%s: repeat works while the input is held: add hold:, like hold: 800ms", lbl)
+	}
+	if out.Mode == ModeCounter {
+		if in.Type == 'T' && in.At.good("type") {
+			ck.errAt(in.At.val("type"), "%s: mode counter sends a number: use type i, h, f or d, not T", lbl)
+		}
+		if in.At.has("values") {
+			ck.errAt(in.At.val("values"), "%s: mode counter sends the count, not values: remove values", lbl)
+		}
+	}
 }
 
 // inRange checks a duration key: zero, or within lo..hi.

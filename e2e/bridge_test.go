@@ -57,8 +57,8 @@ func TestLEDThroughJumperToButton(t *testing.T) {
 	bridge.waitFor(`GPIO17 -> low`, high)
 	dump.waitFor(oscdumpLine(`/button i 0`), press)
 
-	if got := dump.matching(`/button`); len(got) != 2 {
-		t.Errorf("oscdump received %d /button messages, want exactly 2 (press, release): %q", len(got), got)
+	if got := dump.matching(`/button`); len(got) != 3 {
+		t.Errorf("oscdump received %d /button messages, want exactly 3 (the state at start, press, release): %q", len(got), got)
 	}
 }
 
@@ -69,6 +69,7 @@ func TestSenderTypes(t *testing.T) {
 	mon := newPeer(t)
 	bridge := runBridge(t, "--config", writeMapping(t, jumperMapping, mon.port()))
 	listen := bridge.port
+	mon.expect("/button i 0") // the state at start (report_at_start)
 	steps := []struct {
 		types, value, report string
 	}{
@@ -191,6 +192,7 @@ func TestNoChangeLostAtFullSpeed(t *testing.T) {
 	mon := newPeer(t)
 	bridge := runBridge(t, "--config", writeMapping(t, strings.Replace(jumperMapping, "debounce: 5ms", "debounce: 0s", 1), mon.port()))
 	src := newPeer(t)
+	mon.expect("/button i 0") // the state at start (report_at_start)
 	const n, window = 4000, 64
 	got := 0
 	for i := 0; i < n; i++ {
@@ -204,8 +206,8 @@ func TestNoChangeLostAtFullSpeed(t *testing.T) {
 		mon.expect(fmt.Sprintf("/button i %d", (got+1)%2))
 	}
 	st := newPeer(t).stats(bridge.port)
-	if st["messages"] != n+1 || st["applied"] != n || st["sent"] != n || st["kernel_drops"] != 0 || st["send_dropped"] != 0 {
-		t.Errorf("counters %v: want %d messages applied and reported (and the stats query), no drops", st, n)
+	if st["messages"] != n+1 || st["applied"] != n || st["sent"] != n+1 || st["kernel_drops"] != 0 || st["send_dropped"] != 0 {
+		t.Errorf("counters %v: want %d messages applied and reported (and the stats query, and the state at start), no drops", st, n)
 	}
 	if code := bridge.stop(syscall.SIGTERM); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM, want 0", code)

@@ -32,6 +32,7 @@ func exampleMapping(t *testing.T, name string, port int) string {
 func TestEncoderExample(t *testing.T) {
 	mon := newPeer(t)
 	bridge := runBridge(t, "--config", exampleMapping(t, "encoder.yaml", mon.port()))
+	mon.expect("/jog/push i 0") // report_at_start: the push switch's state
 	src := newPeer(t)
 	detent := func(first, second string) {
 		for _, step := range []struct {

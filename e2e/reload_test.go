@@ -47,6 +47,8 @@ func TestReloadDuringTraffic(t *testing.T) {
 	mon := newPeer(t)
 	file := writeMapping(t, reloadV1, mon.port())
 	bridge := runBridge(t, "--config", file)
+	mon.expect("/button i 0") // the state at start (report_at_start)
+	mon.expect("/fb i 0")
 	src, query := newPeer(t), newPeer(t)
 	src.send(bridge.port, osc.NewMessage("/led", int32(1)))
 	mon.expect("/button i 1")
@@ -118,6 +120,8 @@ func TestWatchReloads(t *testing.T) {
 	file := writeMapping(t, reloadV1, mon.port())
 	bridge := runBridge(t, "--config", file, "--watch")
 	bridge.waitFor(`msg="watching the mapping file`, 0)
+	mon.expect("/button i 0") // the state at start (report_at_start)
+	mon.expect("/fb i 0")
 	query := newPeer(t)
 	tmp := file + ".tmp"
 	if err := os.WriteFile(tmp, []byte(fmtMapping(reloadV2, mon.port())), 0o644); err != nil {
@@ -157,6 +161,7 @@ func TestStalledLogReaderFreezesNothing(t *testing.T) {
 	// socket, as the stats peer would on the show computer.
 	port := udpPortOf(t, cmd.Process.Pid)
 	src := newPeer(t)
+	mon.expect("/button i 0") // the state at start (report_at_start)
 	// Far more than a pipe holds (64 KiB) of debug lines: every change is
 	// logged at debug by the sim and the engine.
 	for i := 0; i < 3000; i++ {

@@ -24,9 +24,11 @@ import (
 //     not written (its addresses, safe level and no_arg are updated);
 //   - a removed or changed output goes to its safe level and its pin is
 //     released; a new one starts at its initial level;
-//   - an input whose pin, pull, active_low, debounce and poll are unchanged
-//     keeps its watcher and its state (no spurious press or release); what
-//     it reports (address, values, type, to) is updated;
+//   - an input whose pin, pull, active_low, debounce, poll, mode, hold and
+//     repeat are unchanged keeps its watcher and its state (no spurious press
+//     or release, its latch and count); what it reports (address, values,
+//     type, to, report_at_start) is updated; other inputs are re-created and,
+//     like new ones, report their state (report_at_start);
 //   - the routes and destinations are swapped at once: a message is handled
 //     by the old mapping or the new, never half of each;
 //   - a changed listen address is bound first, then the old socket closed.
@@ -152,10 +154,8 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 		}
 		b.release(o.cfg.Pin.Name())
 	}
-	oldState := map[string]bool{}
 	for _, in := range oldIns {
 		if _, kept := keptIn[in]; !kept {
-			oldState[in.cfg.Name] = in.active
 			if stuck[in] {
 				b.log.Error("input watcher did not stop: its pin is not released (restart the bridge to free it)", "input", in.cfg.Name, "pin", in.cfg.Pin.Name())
 				continue
@@ -245,17 +245,6 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 		started = append(started, in)
 	}
 	b.ins = ins
-	// Each new or re-created input publishes its state once, now that the
-	// routes of reports are the new ones.
-	for _, in := range started {
-		was, reopened := oldState[in.cfg.Name]
-		switch {
-		case !reopened:
-			in.changed(in.active, time.Now(), CauseStart)
-		case was != in.active:
-			in.changed(in.active, time.Now(), CauseReload)
-		}
-	}
 
 	if err := b.applyOtherKinds(cfg, others, first, fail); err != nil {
 		return err
@@ -284,7 +273,11 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 	if first {
 		b.subs = append([]func(Change){b.report, b.reportValue}, b.subs...)
 	}
+	// New and re-created inputs publish their state (report_at_start sends
+	// it) once they are in b.ins, then start watching.
+	now := b.clock.Now()
 	for _, in := range started {
+		in.publish(now, CauseStart)
 		in.start()
 	}
 	if oldSrv != nil {
@@ -327,10 +320,12 @@ func findKept(kept map[*input]config.Input, name string) *input {
 	return nil
 }
 
-// sameInput reports whether an input's pin and its electrical settings are
-// unchanged, so its watcher and state can be kept.
+// sameInput reports whether an input's pin, its electrical settings, its
+// mode and its hold and repeat times are unchanged, so its watcher and
+// state (latch, count) can be kept.
 func sameInput(a, b config.Input) bool {
-	return a.Kind == b.Kind && a.Pin.BCM == b.Pin.BCM && a.Pull == b.Pull && a.ActiveLow == b.ActiveLow && a.Debounce == b.Debounce && a.Poll == b.Poll
+	return a.Kind == b.Kind && a.Pin.BCM == b.Pin.BCM && a.Pull == b.Pull && a.ActiveLow == b.ActiveLow && a.Debounce == b.Debounce && a.Poll == b.Poll &&
+		a.Mode == b.Mode && a.Hold == b.Hold && a.Repeat == b.Repeat
 }
 
 // openOutput opens a new output at its initial level. The caller holds b.mu.

@@ -32,6 +32,8 @@ type Options struct {
 	Logger *slog.Logger
 	// resolve replaces the system's resolver for destination host names (tests).
 	resolve func(ctx context.Context, host string) ([]netip.Addr, error)
+	// clock replaces the real clock for the inputs' hold timers (tests).
+	clock clock
 	// LogLines bounds the info lines about single messages and changes
 	// (recv, sent, output levels) per second; beyond it one line a second
 	// says how many were not shown. 0 means 20.
@@ -86,6 +88,7 @@ type Bridge struct {
 	send    *sender.Sender
 	ctx     context.Context // ends at Close: input watchers and timers
 	stop    context.CancelFunc
+	clock   clock // the hold and repeat timers
 
 	applyMu sync.Mutex // one Apply at a time
 
@@ -136,6 +139,10 @@ func NewBridge(cfg *config.Config, backend gpio.Backend, opt Options) (*Bridge, 
 	}
 	b := &Bridge{log: log, opt: opt, backend: backend, jumpers: map[[2]string]bool{}}
 	b.sim, _ = backend.(simulator)
+	b.clock = opt.clock
+	if b.clock == nil {
+		b.clock = realClock{}
+	}
 	b.sendReply = b.reply
 	b.ctx, b.stop = context.WithCancel(context.Background())
 	b.budget = logs.NewBudget(opt.LogLines, func(n int) {
@@ -253,7 +260,7 @@ func (b *Bridge) Run(ctx context.Context) (err error) {
 	defer func() { err = errors.Join(err, b.Close()) }()
 	b.mu.Lock()
 	b.log.Info("oscgpio listening", "addr", b.srv.Addr().String(), "gpio", b.backend.Name(), "mapping", b.cfg.File,
-		"outputs", len(b.outs), "inputs", len(b.ins))
+		"outputs", len(b.outs), "inputs", len(b.ins)+len(b.encs)+len(b.sensors))
 	b.mu.Unlock()
 	for {
 		b.mu.Lock()
@@ -300,6 +307,9 @@ func (b *Bridge) Close() error {
 			}
 		}
 		ins, encs, sensors, adcs := b.ins, b.encs, b.sensors, b.adcs
+		for _, in := range ins {
+			in.stopHold()
+		}
 		srv := b.srv
 		b.mu.Unlock()
 		b.stop()

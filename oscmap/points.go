@@ -24,6 +24,7 @@ const (
 	CauseEdge   Cause = "edge"   // an input's pin changed
 	CauseReload Cause = "reload" // a reload removed the point (it went to its safe level) or re-read it
 	CauseSafe   Cause = "safe"   // the bridge stopped and put the output at its safe level
+	CauseHold   Cause = "hold"   // an input was held for its hold time (Held), again each repeat, or was released after (not Held)
 )
 
 // A Change is one new value of a point, whatever caused it.
@@ -31,11 +32,17 @@ type Change struct {
 	Point string         // the point's name in the mapping
 	Kind  Kind           // output or input
 	Pin   string         // "GPIO17"
-	Value float64        // the logical value: 1 on or pressed, 0 off or released
+	Value float64        // the value: 1 on, 0 off for outputs; for inputs what their mode sends (see Point.Value)
 	Time  time.Time      // when it changed
 	Cause Cause          // what changed it
 	From  netip.AddrPort // the sender, when Cause is CauseOSC
 	Seq   uint64         // 1, 2, 3... over the bridge's life, in publication order
+	// Active is, for inputs, whether the pin is active (pressed) after the
+	// change, whatever the mode makes of it.
+	Active bool
+	// Held is, for inputs with a hold time, whether the input is held: it
+	// has been active for its hold time since its last press.
+	Held bool
 }
 
 // A Point is a mapped thing and its current value.
@@ -43,12 +50,17 @@ type Point struct {
 	Name      string
 	Kind      Kind
 	Pin       string
-	Addresses []string  // the addresses that drive an output, or the one an input reports to
-	Value     float64   // the logical value: 1 on or pressed, 0 off or released
-	Changed   time.Time // the last change; zero before the first
-	Cause     Cause     // what made the last change
-	From      netip.AddrPort
-	Err       string // why the point does not work, when it does not (a dead input watcher)
+	Addresses []string // the addresses that drive an output, or the one an input reports to
+	// Value is, for an output, 1 on or 0 off; for an input, what its mode
+	// sends: momentary 1 pressed or 0 released, latch its state 1 or 0,
+	// counter the presses counted.
+	Value   float64
+	Active  bool      // an input's pin is active (pressed)
+	Held    bool      // an input has been active for its hold time
+	Changed time.Time // the last change; zero before the first
+	Cause   Cause     // what made the last change
+	From    netip.AddrPort
+	Err     string // why the point does not work, when it does not (a dead input watcher)
 }
 
 // publish records c on the point and hands it to every subscriber, in

@@ -416,9 +416,10 @@ func TestReloadSamePortOtherInterface(t *testing.T) {
 	}
 }
 
-// An input whose settings change is re-created: it reports nothing at the
-// reload (no false press to the old or the new address), then its next edge
-// goes to the new address.
+// An input whose settings change is re-created: with report_at_start: false
+// it reports nothing at the reload (no false press to the old or the new
+// address), then its next edge goes to the new address. (With the default,
+// report_at_start: true, it sends its state once: TestReportAtStartOnReload.)
 func TestReloadChangedInputReportsNothing(t *testing.T) {
 	recv, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -428,7 +429,7 @@ func TestReloadChangedInputReportsNothing(t *testing.T) {
 	const mapping = `
 destinations: {here: %s}
 outputs: [{name: led, pin: GPIO17, address: /led}]
-inputs: [{name: button, pin: GPIO27, pull: down, debounce: %s, address: %s, to: [here]}]
+inputs: [{name: button, pin: GPIO27, pull: down, debounce: %s, address: %s, report_at_start: false, to: [here]}]
 sim: {jumpers: [[GPIO17, GPIO27]]}
 `
 	b := startOn(t, gpio.NewSim(quiet()), fmt.Sprintf(mapping, recv.LocalAddr(), "0s", "/button"), Options{Listen: "127.0.0.1:0", Logger: quiet()})
