@@ -1,7 +1,12 @@
 package oscmap
 
 import (
+	"errors"
+	"io"
+	"log/slog"
 	"math"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -160,5 +165,77 @@ func TestSensorThroughSim(t *testing.T) {
 	sendAndWait(t, b, osc.NewMessage("/sim/knob", "x"))
 	if c := b.Counters(); c.Rejected != 1 {
 		t.Errorf("rejected = %d, want 1 (a string is no reading)", c.Rejected)
+	}
+}
+
+// flakyADC fails its first reads, then reads 0.5.
+type flakyADC struct {
+	mu    sync.Mutex
+	fails int
+}
+
+func (f *flakyADC) Read(int) (float64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fails > 0 {
+		f.fails--
+		return 0, errors.New("read /dev/i2c-1: remote I/O error")
+	}
+	return 0.5, nil
+}
+func (f *flakyADC) Close() error { return nil }
+func (f *flakyADC) Name() string { return "flaky" }
+
+// A sensor whose chip fails logs once, tries again with back-off (the chip
+// re-opened), says when it is back, and its readings flow again.
+func TestSensorFailsAndComesBack(t *testing.T) {
+	var logBuf strings.Builder
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(&lockedWriter{w: &logBuf, mu: &mu}, nil))
+	b := startOn(t, gpio.NewSim(quiet()), "outputs: [{name: led, pin: GPIO17, address: /led}]", Options{Listen: "127.0.0.1:0", Logger: log})
+	f := subscribe(t, b)
+	chip := &flakyADC{fails: 3}
+	opens := 0
+	a := &adcConn{cfg: config.ADC{Name: "panel", Chip: config.ChipADS1115}}
+	a.openChip = func() (gpio.ADC, io.Closer, error) {
+		opens++
+		return chip, nil, nil
+	}
+	s := b.newSensor(config.Input{Name: "knob", ADC: "panel", Rate: 1000, Range: [2]float64{0, 1}}, a)
+	s.backoff = time.Millisecond
+	b.mu.Lock()
+	b.sensors = append(b.sensors, s)
+	b.mu.Unlock()
+	s.start()
+	f.expect("knob", 0.5, CauseEdge)
+	s.stop(wait)
+	if opens != 4 {
+		t.Errorf("the chip was opened %d times, want 4 (once, then again after each of 3 failures)", opens)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := strings.Count(logBuf.String(), "sensor read failed"); n != 1 {
+		t.Errorf("%d failure lines, want 1:\n%s", n, logBuf.String())
+	}
+	if !strings.Contains(logBuf.String(), `msg="sensor is back" input=knob`) {
+		t.Errorf("no line saying the sensor is back:\n%s", logBuf.String())
+	}
+}
+
+// A sample through a simulated chip and the filter allocates nothing.
+func TestSensorSampleAllocatesNothing(t *testing.T) {
+	a := newADCConn(config.ADC{Name: "panel", Chip: config.ChipADS1115}, true)
+	f := newSensorFilter(config.Input{Range: [2]float64{0, 127}, Deadband: 1, MaxRate: 30})
+	now := time.Unix(1000, 0)
+	allocs := testing.AllocsPerRun(1000, func() {
+		raw, err := a.read(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(20 * time.Millisecond)
+		f.sample(now, raw)
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per sample, want 0", allocs)
 	}
 }

@@ -27,10 +27,13 @@ type adcConn struct {
 	mu  sync.Mutex
 	adc gpio.ADC
 	bus io.Closer // the I2C bus the chip is on, closed with it
+
+	openChip func() (gpio.ADC, io.Closer, error) // a.openBus, replaced in tests
 }
 
 func newADCConn(c config.ADC, simulated bool) *adcConn {
 	a := &adcConn{cfg: c}
+	a.openChip = a.openBus
 	if simulated {
 		_, channels := config.ChipRate(c.Chip)
 		a.sim = gpio.NewSimADC(c.Name, channels)
@@ -44,10 +47,12 @@ func newADCConn(c config.ADC, simulated bool) *adcConn {
 func (a *adcConn) read(channel int) (float64, error) {
 	a.mu.Lock()
 	if a.adc == nil {
-		if err := a.open(); err != nil {
+		adc, bus, err := a.openChip()
+		if err != nil {
 			a.mu.Unlock()
 			return 0, err
 		}
+		a.adc, a.bus = adc, bus
 	}
 	adc := a.adc
 	a.mu.Unlock()
@@ -62,32 +67,31 @@ func (a *adcConn) read(channel int) (float64, error) {
 	return v, err
 }
 
-// open opens the chip; the caller holds a.mu.
-func (a *adcConn) open() error {
+// openBus opens the chip on its bus: an ADS1x15 on I2C (the bus is closed
+// with it), an MCP3008 on SPI (it owns its port).
+func (a *adcConn) openBus() (gpio.ADC, io.Closer, error) {
 	if a.cfg.I2C() {
 		bus, err := gpio.OpenI2CBus(a.cfg.Bus)
 		if err != nil {
-			return fmt.Errorf("adc %q: %w", a.cfg.Name, err)
+			return nil, nil, fmt.Errorf("adc %q: %w", a.cfg.Name, err)
 		}
 		dev, err := gpio.OpenADS1x15(bus, a.cfg.Chip, a.cfg.Addr, 0)
 		if err != nil {
 			bus.Close()
-			return fmt.Errorf("adc %q: %w", a.cfg.Name, err)
+			return nil, nil, fmt.Errorf("adc %q: %w", a.cfg.Name, err)
 		}
-		a.adc, a.bus = dev, bus
-		return nil
+		return dev, bus, nil
 	}
 	port, err := gpio.OpenSPIPort(a.cfg.Bus)
 	if err != nil {
-		return fmt.Errorf("adc %q: %w", a.cfg.Name, err)
+		return nil, nil, fmt.Errorf("adc %q: %w", a.cfg.Name, err)
 	}
 	dev, err := gpio.OpenMCP3008(port, 0)
 	if err != nil {
 		port.Close()
-		return fmt.Errorf("adc %q: %w", a.cfg.Name, err)
+		return nil, nil, fmt.Errorf("adc %q: %w", a.cfg.Name, err)
 	}
-	a.adc = dev
-	return nil
+	return dev, nil, nil
 }
 
 func (a *adcConn) closeLocked() {
@@ -182,13 +186,15 @@ type sensor struct {
 	adc   *adcConn
 	point Point
 
+	backoff time.Duration // the first wait after a failed read; doubles to 30 s
+
 	cancel  context.CancelFunc
 	done    chan struct{}
 	stopped bool // guarded by b.mu
 }
 
 func (b *Bridge) newSensor(c config.Input, a *adcConn) *sensor {
-	return &sensor{b: b, cfg: c, adc: a, point: Point{Name: c.Name, Kind: KindAnalog,
+	return &sensor{b: b, cfg: c, adc: a, backoff: time.Second, point: Point{Name: c.Name, Kind: KindAnalog,
 		Pin: fmt.Sprintf("%s ch%d", c.ADC, c.Channel), Addresses: []string{c.Address}}}
 }
 
@@ -211,7 +217,7 @@ func (s *sensor) run(ctx context.Context, c config.Input, f *sensorFilter) {
 	defer tick.Stop()
 	var flush <-chan time.Time
 	var retryAt time.Time
-	backoff, failing := time.Second, false
+	backoff, failing := s.backoff, false
 	for {
 		select {
 		case <-ctx.Done():
@@ -240,7 +246,7 @@ func (s *sensor) run(ctx context.Context, c config.Input, f *sensorFilter) {
 				continue
 			}
 			if failing {
-				failing, backoff = false, time.Second
+				failing, backoff = false, s.backoff
 				b.log.Info("sensor is back", "input", c.Name, "adc", c.ADC, "channel", c.Channel)
 				b.mu.Lock()
 				s.point.Err = ""
