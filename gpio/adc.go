@@ -99,11 +99,11 @@ func clamp01(v float64) float64 {
 // address (Linux: EREMOTEIO or ENXIO; periph's sysfs-i2c keeps only their
 // text).
 func noAnswer(err error) bool {
-	if errors.Is(err, syscall.EREMOTEIO) || errors.Is(err, syscall.ENXIO) {
+	if errors.Is(err, errRemoteIO) || errors.Is(err, syscall.ENXIO) {
 		return true
 	}
 	s := err.Error()
-	return strings.Contains(s, syscall.EREMOTEIO.Error()) || strings.Contains(s, syscall.ENXIO.Error())
+	return strings.Contains(s, "remote I/O error") || strings.Contains(s, syscall.ENXIO.Error())
 }
 
 // SimADC is a simulated ADC for the sim backend: each channel holds a value

@@ -121,7 +121,7 @@ func (b *errBus) Tx(addr uint16, w, r []byte) error {
 func (b *errBus) String() string { return "/dev/i2c-1" }
 
 func TestADS1x15Errors(t *testing.T) {
-	nack := fmt.Errorf("sysfs-i2c: %v", syscall.EREMOTEIO) // what periph's sysfs-i2c returns
+	nack := fmt.Errorf("sysfs-i2c: %v", errRemoteIO) // what periph's sysfs-i2c returns
 	_, err := OpenADS1x15(&errBus{err: nack}, "ads1115", 0x48, 0)
 	if err == nil || !strings.Contains(err.Error(), "ADS1115 at 0x48 on /dev/i2c-1 does not answer (no acknowledge") || !strings.Contains(err.Error(), "i2cdetect -y 1") {
 		t.Fatalf("NACK at open: %v", err)
