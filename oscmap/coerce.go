@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/hypebeast/go-osc/osc"
+
+	"github.com/oscgpio/oscgpio/oscmap/codec"
 )
 
 // Bool reads one OSC argument as on (true) or off (false), leniently, since
@@ -54,7 +56,7 @@ func Bool(arg any) (bool, error) {
 
 func floatBool(v float64, name string, tag byte) (bool, error) {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return false, fmt.Errorf("cannot use the %s %s (%c) as on/off", name, cFloat(v), tag)
+		return false, fmt.Errorf("cannot use the %s %s (%c) as on/off", name, codec.FormatFloat(v), tag)
 	}
 	return v != 0, nil
 }
@@ -81,7 +83,7 @@ func Number(arg any) (float64, error) {
 		return 0, fmt.Errorf("cannot use %s as a number", describeArg(arg))
 	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("cannot use %s as a number", cFloat(v))
+		return 0, fmt.Errorf("cannot use %s as a number", codec.FormatFloat(v))
 	}
 	return v, nil
 }

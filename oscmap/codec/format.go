@@ -89,9 +89,9 @@ func formatArg(a any) string {
 	case int64:
 		return strconv.FormatInt(v, 10)
 	case float32:
-		return cFloat(float64(v))
+		return FormatFloat(float64(v))
 	case float64:
-		return cFloat(v)
+		return FormatFloat(v)
 	case string:
 		return strconv.Quote(v)
 	case []byte:
@@ -119,8 +119,9 @@ func formatArg(a any) string {
 
 func ntpHex(tt uint64) string { return fmt.Sprintf("%08x.%08x", tt>>32, tt&0xffffffff) }
 
-// cFloat formats f as C's printf("%f") does.
-func cFloat(f float64) string {
+// FormatFloat formats f as C's printf("%f") does, as Format prints f and d
+// arguments (and liblo's oscdump): "0.500000", "nan", "-inf".
+func FormatFloat(f float64) string {
 	switch {
 	case math.IsNaN(f):
 		if math.Signbit(f) {
