@@ -320,7 +320,7 @@ func (b *Bridge) Close() error {
 		// Input watchers end when their wait is interrupted; do not let a
 		// stuck driver hold the exit.
 		for _, in := range ins {
-			in.wait(100 * time.Millisecond)
+			in.w.wait(100 * time.Millisecond)
 		}
 		for _, en := range encs {
 			en.stop(100 * time.Millisecond)

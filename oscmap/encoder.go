@@ -28,8 +28,7 @@ type encoder struct {
 	point Point
 
 	name, pins string
-	cancel     context.CancelFunc
-	done       chan struct{}
+	w          watcher
 	stopped    bool // guarded by b.mu
 }
 
@@ -93,10 +92,7 @@ func (en *encoder) turn(delta int) (float64, bool) {
 // start runs the watcher until stop or Close.
 func (en *encoder) start() {
 	en.name, en.pins = en.cfg.Name, en.point.Pin
-	ctx, cancel := context.WithCancel(en.b.ctx)
-	en.cancel, en.done = cancel, make(chan struct{})
-	go func() {
-		defer close(en.done)
+	en.w.goWatch(en.b.ctx, func(ctx context.Context) {
 		if err := en.enc.Run(ctx, en.step); err != nil && ctx.Err() == nil {
 			b := en.b
 			b.deadInputs.Add(1)
@@ -105,7 +101,7 @@ func (en *encoder) start() {
 			b.mu.Unlock()
 			b.log.Error("encoder stopped: its turns are no longer reported (a reload re-creates it)", "input", en.name, "pins", en.pins, "err", err)
 		}
-	}()
+	})
 }
 
 // stop ends the watcher and waits for it, for at most d. The caller must not
@@ -114,19 +110,11 @@ func (en *encoder) stop(d time.Duration) bool {
 	en.b.mu.Lock()
 	en.stopped = true
 	en.b.mu.Unlock()
-	if en.cancel != nil {
-		en.cancel()
-	}
-	if en.done == nil {
-		return true
-	}
-	select {
-	case <-en.done:
-		return true
-	case <-time.After(d):
+	if !en.w.stop(d) {
 		en.b.log.Warn("encoder watcher did not stop in time", "input", en.name, "pins", en.pins)
 		return false
 	}
+	return true
 }
 
 // step takes one detent from the watcher.

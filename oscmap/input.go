@@ -39,18 +39,14 @@ type input struct {
 	due   time.Time // when the pending hold or repeat is due
 
 	name, pin string // set by start, read without b.mu
-	cancel    context.CancelFunc
-	done      chan struct{}
+	w         watcher
 	stopped   bool // guarded by b.mu: events after this are dropped
 }
 
 // start runs the watcher until stop or Close.
 func (in *input) start() {
 	in.name, in.pin = in.cfg.Name, in.cfg.Pin.Name() // for logs off the lock
-	ctx, cancel := context.WithCancel(in.b.ctx)
-	in.cancel, in.done = cancel, make(chan struct{})
-	go func() {
-		defer close(in.done)
+	in.w.goWatch(in.b.ctx, func(ctx context.Context) {
 		err := in.in.Run(ctx, in.event)
 		if err != nil && ctx.Err() == nil {
 			b := in.b
@@ -60,7 +56,7 @@ func (in *input) start() {
 			b.mu.Unlock()
 			b.log.Error("input stopped: its changes are no longer reported (a reload re-creates it)", "input", in.name, "pin", in.pin, "err", err)
 		}
-	}()
+	})
 }
 
 // stop ends the watcher and waits for it, for at most d, and reports
@@ -76,26 +72,11 @@ func (in *input) stop(d time.Duration) bool {
 		in.publish(in.b.clock.Now(), CauseHold)
 	}
 	in.b.mu.Unlock()
-	if in.cancel != nil {
-		in.cancel()
-	}
-	return in.wait(d)
-}
-
-// wait waits for the watcher to end, for at most d.
-func (in *input) wait(d time.Duration) bool {
-	if in.done == nil {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-in.done:
-		return true
-	case <-t.C:
+	if !in.w.stop(d) {
 		in.b.log.Warn("input watcher did not stop in time", "input", in.name, "pin", in.pin)
 		return false
 	}
+	return true
 }
 
 // event takes one debounced change from the watcher.

@@ -188,8 +188,7 @@ type sensor struct {
 
 	backoff time.Duration // the first wait after a failed read; doubles to 30 s
 
-	cancel  context.CancelFunc
-	done    chan struct{}
+	w       watcher
 	stopped bool // guarded by b.mu
 }
 
@@ -200,12 +199,8 @@ func (b *Bridge) newSensor(c config.Input, a *adcConn) *sensor {
 
 // start samples until stop or Close.
 func (s *sensor) start() {
-	ctx, cancel := context.WithCancel(s.b.ctx)
-	s.cancel, s.done = cancel, make(chan struct{})
-	go func() {
-		defer close(s.done)
-		s.run(ctx, s.cfg, newSensorFilter(s.cfg))
-	}()
+	c := s.cfg
+	s.w.goWatch(s.b.ctx, func(ctx context.Context) { s.run(ctx, c, newSensorFilter(c)) })
 }
 
 // run reads the channel at the input's rate. A failing chip is logged once,
@@ -279,15 +274,10 @@ func (s *sensor) publish(v float64, at time.Time) {
 func (s *sensor) stop(d time.Duration) {
 	s.b.mu.Lock()
 	s.stopped = true
+	name := s.cfg.Name
 	s.b.mu.Unlock()
-	if s.cancel != nil {
-		s.cancel()
-	}
-	if s.done != nil {
-		select {
-		case <-s.done:
-		case <-time.After(d):
-		}
+	if !s.w.stop(d) {
+		s.b.log.Warn("sensor did not stop in time", "input", name)
 	}
 }
 
