@@ -359,8 +359,10 @@ func (h *Host) notFound(name string) error {
 }
 
 // Release closes the line of pin name alone (the kernel frees it; a Run on
-// it returns an error); the next Pin requests it again. Releasing a pin not
-// handed out does nothing.
+// it returns an error); the next Pin requests it again. A pin an encoder's
+// Run holds in its two-line set closes that set, which frees both lines (the
+// encoder's Run returns an error); after the encoder stopped, its Run has
+// closed the set already. Releasing a pin not handed out does nothing.
 func (h *Host) Release(name string) error {
 	n, ok := bcmName(name)
 	if !ok {

@@ -51,6 +51,10 @@ func openIoctlSet(c *gpioioctl.GPIOChip, line string) func(pgpio.Pull, pgpio.Edg
 // else can see it, calls Halt and Close only under mu, and closes a set only
 // when no WaitForEdge is running on it (waitMu), halting until the wait
 // returns.
+//
+// An encoder whose two lines are of one chip takes both lines into one
+// two-line set while it runs (hostPair, pair): the line's own requests are
+// closed then, and Read, Halt, In, Out and Close go to that set or close it.
 type hostLine struct {
 	line    pgpio.PinIO // the chip's GPIOLine
 	openSet func(pgpio.Pull, pgpio.Edge) (lineSet, error)
