@@ -61,11 +61,15 @@
 // sub-states and there is no time debounce to lose steps at speed. The table
 // needs the changes of both pins in the order they happened: on the sim each
 // change carries the sim's global sequence number and one goroutine merges
-// the two queues by it (exact at any speed, 0 allocations per detent); on
-// the host each pin is its own kernel line request and periph drops the
-// events' timestamps, so two goroutines read the pins and the changes are
-// decoded in the order they were taken. Two changes taken in the wrong order
-// lose that detent; the table never counts it backwards or twice.
+// the two queues by it (exact at any speed, 0 allocations per detent). On
+// the host, when both pins are lines of one GPIO chip (always so on a Pi's
+// header), Run requests them as one two-line input line set for as long as
+// it runs: the kernel queues the events of one request in order, so one
+// goroutine decodes them exactly at any speed. Pins on two chips, or a pair
+// set the kernel refuses, fall back (logged once) to one kernel request per
+// pin read by two goroutines, decoded in the order they were taken (periph
+// drops the events' timestamps): two changes taken in the wrong order lose
+// that detent; the table never counts it backwards or twice.
 //
 // # ADCs
 //

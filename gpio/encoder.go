@@ -43,8 +43,9 @@ type Encoder struct {
 	log   *slog.Logger
 	table *[8][4]uint8 // nil: count every valid change (StepsPerDetent 1)
 
-	running atomic.Bool
-	wakes   atomic.Uint64 // waits that returned (tests check an idle encoder sleeps)
+	running    atomic.Bool
+	wakes      atomic.Uint64 // waits that returned (tests check an idle encoder sleeps)
+	pairLogged atomic.Bool   // the fallback to two readers was logged
 
 	// Used only by Run's goroutine.
 	state uint8 // table state, or the last Gray code for StepsPerDetent 1
@@ -209,11 +210,18 @@ func (e *Encoder) feed(isA bool, l pgpio.Level) int {
 //
 // Order of the two pins' changes: when both pins are sim pins of one Sim,
 // one goroutine takes them by the sim's global sequence number, which is the
-// exact order in which they happened. Otherwise (host lines, other periph
-// pins) each pin is read by its own goroutine and the changes are decoded in
-// the order the two goroutines took them from the kernel (each pin's own
-// changes always in order): periph gives each pin its own line set, whose
-// events carry no timestamp, so there is no common clock to merge by.
+// exact order in which they happened. When both are host lines of one GPIO
+// chip, Run closes the pins' own line requests and requests the two lines as
+// one two-line input line set: the kernel queues the events of one request
+// in the order they happened, and one goroutine decodes them (exact at any
+// speed). Run starts the decoder from the levels it reads from that set, and
+// closes the set when it returns (Host.Release of either pin, or reconfiguring
+// it, closes it too and Run returns an error). Otherwise (lines of two chips,
+// a pair set the kernel refused, other periph pins) each pin is read by its
+// own goroutine and the changes are decoded in the order the two goroutines
+// took them from the kernel (each pin's own changes always in order); the
+// reason is logged once per encoder. periph's one-line sets' events carry no
+// timestamp, so there is no common clock to merge by.
 func (e *Encoder) Run(ctx context.Context, emit func(EncoderStep)) (err error) {
 	if !e.running.CompareAndSwap(false, true) {
 		return fmt.Errorf("encoder %q on %s/%s is already running; the second Run is ignored", e.cfg.Name, e.a.Name(), e.b.Name())
@@ -240,7 +248,49 @@ func (e *Encoder) Run(ctx context.Context, emit func(EncoderStep)) (err error) {
 			return e.runSim(ctx, sa, sb, emit)
 		}
 	}
+	ha, okA := e.a.(*hostLine)
+	hb, okB := e.b.(*hostLine)
+	if okA && okB {
+		p, err := openHostPair(ha, hb, e.cfg.Pull)
+		if err == nil {
+			return e.runHostPair(ctx, p, emit)
+		}
+		if e.pairLogged.CompareAndSwap(false, true) {
+			e.log.Warn("encoder pins read by two goroutines: a fast turn can lose a detent", "name", e.cfg.Name, "a", e.a.Name(), "b", e.b.Name(), "why", err)
+		}
+	}
 	return e.runPair(ctx, emit)
+}
+
+// runHostPair decodes the events of the pins' two-line set in the order the
+// kernel queued them, in one goroutine, and closes the set when it returns.
+func (e *Encoder) runHostPair(ctx context.Context, p *hostPair, emit func(EncoderStep)) error {
+	// The cancel closes the set: the close halts the wait until it returns.
+	stop := context.AfterFunc(ctx, func() { _ = p.close() })
+	defer func() {
+		stop()
+		if err := p.close(); err != nil {
+			e.log.Debug("closing the encoder's line set", "name", e.cfg.Name, "err", err)
+		}
+	}()
+	a, b, err := p.levels()
+	if err != nil {
+		return fmt.Errorf("host: reading %s and %s: %w", e.a.Name(), e.b.Name(), err)
+	}
+	e.reset(a, b)
+	for {
+		ev, ok, err := p.next()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		e.wakes.Add(1)
+		if ok {
+			e.step(ev.isA, ev.c, emit)
+		}
+	}
 }
 
 // step applies one change and emits the detent it completes.

@@ -369,9 +369,9 @@ func BenchmarkEncoderDetent(b *testing.B) {
 }
 
 // TestEncoderSwappedChangesNeverReverse: if two adjacent changes of a detent
-// reach the decoder swapped (possible on the host, where each pin has its
-// own kernel queue), the full-step table loses that detent; it never counts
-// it in the wrong direction or twice.
+// reach the decoder swapped (possible on the host's fallback, where each pin
+// has its own kernel queue), the full-step table loses that detent; it never
+// counts it in the wrong direction or twice.
 func TestEncoderSwappedChangesNeverReverse(t *testing.T) {
 	for _, dir := range []int{+1, -1} {
 		for k := range 3 {

@@ -50,6 +50,9 @@ type hostChip struct {
 	// openSet returns how to request the named line as a one-line input
 	// LineSet (nil: edges through the GPIOLine only).
 	openSet func(line string) func(pgpio.Pull, pgpio.Edge) (lineSet, error)
+	// openPair requests two of its lines as one input LineSet (an
+	// encoder's; nil: none).
+	openPair pairOpener
 }
 
 // hostEnv is what OpenHost uses of the machine, replaced in tests.
@@ -100,6 +103,7 @@ func ioctlChips() []hostChip {
 		hc.openSet = func(line string) func(pgpio.Pull, pgpio.Edge) (lineSet, error) {
 			return openIoctlSet(c, line)
 		}
+		hc.openPair = openIoctlPair(c)
 		out = append(out, hc)
 	}
 	return out
@@ -318,7 +322,7 @@ func (h *Host) Pin(name string) (pgpio.PinIO, error) {
 	if i, line, ok := pickLine(h.chips, n); ok {
 		c := h.chips[i]
 		if l := c.line(line); l != nil {
-			hl := &hostLine{line: l, now: time.Now, log: h.log}
+			hl := &hostLine{line: l, now: time.Now, log: h.log, chip: c.name, lineName: line, openPair: c.openPair}
 			if c.openSet != nil {
 				hl.openSet = c.openSet(line)
 			}
@@ -355,8 +359,10 @@ func (h *Host) notFound(name string) error {
 }
 
 // Release closes the line of pin name alone (the kernel frees it; a Run on
-// it returns an error); the next Pin requests it again. Releasing a pin not
-// handed out does nothing.
+// it returns an error); the next Pin requests it again. A pin an encoder's
+// Run holds in its two-line set closes that set, which frees both lines (the
+// encoder's Run returns an error); after the encoder stopped, its Run has
+// closed the set already. Releasing a pin not handed out does nothing.
 func (h *Host) Release(name string) error {
 	n, ok := bcmName(name)
 	if !ok {

@@ -51,11 +51,20 @@ func openIoctlSet(c *gpioioctl.GPIOChip, line string) func(pgpio.Pull, pgpio.Edg
 // else can see it, calls Halt and Close only under mu, and closes a set only
 // when no WaitForEdge is running on it (waitMu), halting until the wait
 // returns.
+//
+// An encoder whose two lines are of one chip takes both lines into one
+// two-line set while it runs (hostPair, pair): the line's own requests are
+// closed then, and Read, Halt, In, Out and Close go to that set or close it.
 type hostLine struct {
 	line    pgpio.PinIO // the chip's GPIOLine
 	openSet func(pgpio.Pull, pgpio.Edge) (lineSet, error)
 	now     func() time.Time
 	log     *slog.Logger
+
+	// For an encoder's two-line set (see hostPair): the chip's name, the
+	// line's name on it, and how to request two of its lines (nil: no sets).
+	chip, lineName string
+	openPair       pairOpener
 
 	waitMu sync.Mutex // held for the whole of each ls.WaitForEdge
 
@@ -63,6 +72,7 @@ type hostLine struct {
 	ls      lineSet // the input's line set, nil when none is open
 	pull    pgpio.Pull
 	pending []pinChange // changes read while priming
+	pair    *hostPair   // the encoder's line set holding this line, or nil
 }
 
 var _ pgpio.PinIO = (*hostLine)(nil)
@@ -100,16 +110,42 @@ func (h *hostLine) closeLine() error {
 	return nil
 }
 
-// Close releases the line (line set and GPIOLine): the kernel frees it.
+// dropPair closes the encoder's two-line set holding this line, if any: the
+// encoder's Run then returns an error.
+func (h *hostLine) dropPair() error {
+	h.mu.Lock()
+	p := h.pair
+	h.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	return p.close()
+}
+
+// paired returns the encoder's two-line set holding this line, or nil.
+func (h *hostLine) paired() *hostPair {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.pair
+}
+
+// release closes every request on the line (an encoder's pair set, the
+// line set, the GPIOLine's), so that another request can take it.
+func (h *hostLine) release() error {
+	return errors.Join(h.dropPair(), h.dropSet(), h.closeLine())
+}
+
+// Close releases the line (an encoder's pair set, line set and GPIOLine):
+// the kernel frees it.
 func (h *hostLine) Close() error {
-	return errors.Join(h.dropSet(), h.line.Halt(), h.closeLine())
+	return errors.Join(h.dropPair(), h.dropSet(), h.line.Halt(), h.closeLine())
 }
 
 // In implements gpio.PinIn. With edge detection it releases the GPIOLine's
 // request and requests the line as a one-line LineSet, then primes it (see
 // hostLine); without, it configures the GPIOLine.
 func (h *hostLine) In(pull pgpio.Pull, edge pgpio.Edge) error {
-	if err := h.dropSet(); err != nil {
+	if err := errors.Join(h.dropPair(), h.dropSet()); err != nil {
 		h.log.Debug("closing the previous line set", "pin", h.Name(), "err", err)
 	}
 	if edge == pgpio.NoEdge || h.openSet == nil {
@@ -202,11 +238,15 @@ func (h *hostLine) nextChange(done <-chan struct{}, timeout time.Duration) (pinC
 
 // WaitForEdge implements gpio.PinIn on the line set: true for a change
 // (Read gives the level now). A negative timeout waits without limit, 0 takes
-// only a change already queued.
+// only a change already queued. While an encoder's two-line set holds the
+// line its changes go to the encoder: false at once.
 func (h *hostLine) WaitForEdge(timeout time.Duration) bool {
 	h.mu.Lock()
-	set := h.ls != nil
+	set, paired := h.ls != nil, h.pair != nil
 	h.mu.Unlock()
+	if paired {
+		return false
+	}
 	if !set {
 		return h.line.WaitForEdge(timeout)
 	}
@@ -216,6 +256,9 @@ func (h *hostLine) WaitForEdge(timeout time.Duration) bool {
 
 // Halt interrupts a pending wait for an edge.
 func (h *hostLine) Halt() error {
+	if p := h.paired(); p != nil {
+		return p.halt()
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.ls != nil {
@@ -226,6 +269,14 @@ func (h *hostLine) Halt() error {
 
 // Read implements gpio.PinIn.
 func (h *hostLine) Read() pgpio.Level {
+	if p := h.paired(); p != nil {
+		l, err := p.level(h)
+		if err == nil {
+			return l
+		}
+		h.log.Warn("reading the line failed", "pin", h.Name(), "err", err)
+		return pgpio.Low
+	}
 	h.mu.Lock()
 	ls := h.ls
 	if ls == nil {
@@ -243,7 +294,7 @@ func (h *hostLine) Read() pgpio.Level {
 
 // Out implements gpio.PinOut: an input's line set is closed first.
 func (h *hostLine) Out(l pgpio.Level) error {
-	if err := h.dropSet(); err != nil {
+	if err := errors.Join(h.dropPair(), h.dropSet()); err != nil {
 		h.log.Debug("closing the previous line set", "pin", h.Name(), "err", err)
 	}
 	return h.line.Out(l)
@@ -256,6 +307,9 @@ func (h *hostLine) PWM(d pgpio.Duty, f physic.Frequency) error { return h.line.P
 func (h *hostLine) Pull() pgpio.Pull {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.pair != nil {
+		return h.pair.pull
+	}
 	if h.ls != nil {
 		return h.pull
 	}
@@ -281,7 +335,7 @@ func (h *hostLine) Function() string { return string(h.Func()) }
 // Func implements pin.PinFunc.
 func (h *hostLine) Func() pin.Func {
 	h.mu.Lock()
-	set := h.ls != nil
+	set := h.ls != nil || h.pair != nil
 	h.mu.Unlock()
 	if set {
 		if h.Read() {
