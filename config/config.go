@@ -63,6 +63,9 @@ const (
 	maxDebounce     = time.Second
 	minPoll         = time.Millisecond // poll is 0 (edge interrupts) or minPoll..maxPoll
 	maxPoll         = time.Second
+	defaultPulse    = 100 * time.Millisecond
+	minPulse        = time.Millisecond // pulse is minPulse..maxPulse
+	maxPulse        = time.Hour
 	minHold         = 10 * time.Millisecond // hold and repeat are 0 (off) or minHold..maxHold
 	maxHold         = time.Minute
 )
@@ -100,7 +103,22 @@ type Output struct {
 	Safe      bool     // logical level on exit, crash or reload
 	NoArg     string   // what a message without argument does: "toggle", "on", "off", "ignore"
 	Pos       Pos      // the output's item in the file
+
+	// Pulse is how long <address>/pulse (and, with OnMessage "pulse", any
+	// message to the address) keeps the output on: 100ms by default.
+	Pulse time.Duration
+	// OnMessage is what a plain message does: "set" (the level it carries,
+	// the default) or "pulse" (a message that reads as on, or has no
+	// argument, pulses; one that reads as off does nothing).
+	OnMessage string
+	// Duty is the share of each <address>/blink period the output is on
+	// (above 0, below 1; 0.5 by default).
+	Duty float64
 }
+
+// The reserved sub-addresses of every output: <address>/pulse, /blink and
+// /toggle are actions on the output.
+var OutputActions = []string{"pulse", "blink", "toggle"}
 
 // Input is a source of OSC messages: a pin whose changes are sent (Kind
 // "digital"), a rotary encoder on two pins ("encoder"), or a channel of an

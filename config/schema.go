@@ -40,10 +40,16 @@ type outputSpec struct {
 	Initial   level       `yaml:"initial"`
 	Safe      level       `yaml:"safe"`
 	NoArg     noArg       `yaml:"no_arg"`
+	Pulse     duration    `yaml:"pulse" example:"100ms"`
+	OnMessage onMessage   `yaml:"on_message"`
+	Duty      number      `yaml:"duty" example:"0.5"`
 	At        positions
 }
 
-func (o *outputSpec) setDefaults()              { o.NoArg = "toggle" }
+func (o *outputSpec) setDefaults() {
+	o.NoArg, o.OnMessage, o.Duty = "toggle", "set", 0.5
+	o.Pulse = duration(defaultPulse)
+}
 func (outputSpec) kind() string                 { return "output" }
 func (outputSpec) misplaced() map[string]string { return inputOnly }
 
@@ -231,6 +237,15 @@ func choose(n *yaml.Node, allowed ...string) (string, error) {
 		}
 	}
 	return "", mustBe("must be one of %s, not %s", strings.Join(allowed, ", "), quoted(n))
+}
+
+// onMessage is what a plain message to an output does: "set" or "pulse".
+type onMessage string
+
+func (a *onMessage) UnmarshalYAML(n *yaml.Node) error {
+	v, err := choose(n, "set", "pulse")
+	*a = onMessage(v)
+	return err
 }
 
 // pull is an input's bias: "up", "down" or "none".

@@ -112,7 +112,14 @@ func (ck *checker) usePin(kind, lbl string, at *positions, pin wiring.Pin, n *ya
 func (o *outputSpec) check(ck *checker) {
 	lbl := ck.point("output", o.Name, o.Pin, &o.At)
 	out := Output{Name: o.Name, Pin: o.Pin.pin, ActiveLow: bool(o.ActiveLow), Initial: bool(o.Initial),
-		Safe: bool(o.Safe), NoArg: string(o.NoArg), Pos: o.At.pos()}
+		Safe: bool(o.Safe), NoArg: string(o.NoArg), Pos: o.At.pos(),
+		Pulse: time.Duration(o.Pulse), OnMessage: string(o.OnMessage), Duty: float64(o.Duty)}
+	if o.At.good("pulse") && (o.Pulse < duration(minPulse) || o.Pulse > duration(maxPulse)) {
+		ck.errAt(o.At.val("pulse"), "pulse %s is out of range: use 1ms to 1h, like pulse: 100ms", o.At.val("pulse").Value)
+	}
+	if o.At.good("duty") && (o.Duty <= 0 || o.Duty >= 1) {
+		ck.errAt(o.At.val("duty"), "duty %s is out of range: the share of each blink period the output is on, above 0 and below 1, like duty: 0.5", o.At.val("duty").Value)
+	}
 	if o.Address.list && o.Address.count == 0 {
 		ck.errAt(o.At.val("address"), "%s: the address list is empty: name at least one, like [/led]", lbl)
 	}
@@ -127,6 +134,15 @@ func (o *outputSpec) check(ck *checker) {
 			ck.errAt(a.n, "two outputs on address %s: %s and %s; an address drives one output",
 				a.v, ref(prev.name, prev.line), ref(nameOf(o.At.node), a.n.Line))
 			continue
+		}
+		if parent, act, ok := actionOf(a.v, ck.addrs); ok {
+			ck.errAt(a.n, "address %s is the %s action of %s, the address of %s: choose another address", a.v, act, strings.TrimSuffix(a.v, "/"+act), ref(parent.name, parent.line))
+			continue
+		}
+		for _, act := range OutputActions {
+			if prev, dup := ck.addrs[a.v+"/"+act]; dup {
+				ck.errAt(a.n, "address %s would make %s its %s action, but %s uses that address: choose another", a.v, a.v+"/"+act, act, ref(prev.name, prev.line))
+			}
 		}
 		ck.addrs[a.v] = use{"output", nameOf(o.At.node), lbl, a.n.Line}
 		out.Addresses = append(out.Addresses, a.v)
@@ -314,4 +330,17 @@ func ref(name string, line int) string {
 		return fmt.Sprintf("the output at line %d", line)
 	}
 	return fmt.Sprintf("%q (line %d)", name, line)
+}
+
+// actionOf reports whether address is an action sub-address (/pulse,
+// /blink, /toggle) of an address already used by an output.
+func actionOf(address string, used map[string]use) (use, string, bool) {
+	for _, act := range OutputActions {
+		if base, ok := strings.CutSuffix(address, "/"+act); ok {
+			if u, taken := used[base]; taken {
+				return u, act, true
+			}
+		}
+	}
+	return use{}, "", false
 }

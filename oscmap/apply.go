@@ -338,7 +338,7 @@ func (b *Bridge) openOutput(c config.Output) (*output, error) {
 	if err != nil {
 		return nil, fmt.Errorf("output %q on %s: %w", c.Name, c.Pin, err)
 	}
-	o := &output{b: b, cfg: c, out: out, point: Point{Name: c.Name, Kind: KindOutput, Pin: c.Pin.Name(), Addresses: c.Addresses}}
+	o := newOutput(b, c, out)
 	o.set(c.Initial, CauseStart, netip.AddrPort{})
 	return o, nil
 }
@@ -411,6 +411,11 @@ func (b *Bridge) buildRoutes(outs []*output) (*mux.Mux, error) {
 		for _, a := range o.cfg.Addresses {
 			if err := m.Handle(a, o); err != nil {
 				errs = append(errs, fmt.Errorf("output %q: %w", o.cfg.Name, err))
+			}
+			for i, act := range config.OutputActions {
+				if err := m.HandleLiteral(a+"/"+act, o.actions[i]); err != nil {
+					errs = append(errs, fmt.Errorf("output %q: %w", o.cfg.Name, err))
+				}
 			}
 		}
 	}

@@ -24,6 +24,7 @@ const (
 	CauseEdge   Cause = "edge"   // an input's pin changed
 	CauseReload Cause = "reload" // a reload removed the point (it went to its safe level) or re-read it
 	CauseSafe   Cause = "safe"   // the bridge stopped and put the output at its safe level
+	CauseTimer  Cause = "timer"  // the end of a pulse, a step of a blink
 	CauseHold   Cause = "hold"   // an input was held for its hold time (Held), again each repeat, or was released after (not Held)
 )
 

@@ -18,6 +18,9 @@
 //     however many of its addresses match ("/{led,test}" runs the output that
 //     has both addresses once), in the order the handlers were first
 //     registered.
+//   - An address registered with HandleLiteral (an output's /pulse, /blink
+//     and /toggle actions) is reached by its exact address only, never by a
+//     pattern: "/led/*" meant for /led/1 and /led/2 does not blink /led.
 //   - A message that reaches no handler is reported by Dispatch returning 0.
 //
 // A Mux is built once (New, Handle, HandlePrefix) and then only read:
@@ -105,6 +108,17 @@ func (m *Mux) Handle(address string, h Handler) error {
 	}
 	m.exact[address] = append(m.exact[address], h)
 	m.routes = append(m.routes, route{address: address, h: h})
+	return nil
+}
+
+// HandleLiteral registers h for address like Handle, but a pattern never
+// reaches it: only a message to exactly that address does.
+func (m *Mux) HandleLiteral(address string, h Handler) error {
+	n := len(m.routes)
+	if err := m.Handle(address, h); err != nil {
+		return err
+	}
+	m.routes = m.routes[:n] // in the exact table only
 	return nil
 }
 

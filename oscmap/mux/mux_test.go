@@ -128,3 +128,30 @@ func BenchmarkDispatch(b *testing.B) {
 		})
 	}
 }
+
+func TestHandleLiteral(t *testing.T) {
+	var got []string
+	led, pulse := &rec{"led", &got}, &rec{"pulse", &got}
+	m := New()
+	m.Handle("/led", led)
+	if err := m.HandleLiteral("/led/pulse", pulse); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.HandleLiteral("/led[", pulse); err == nil {
+		t.Error("HandleLiteral of a pattern = nil, want an error")
+	}
+	for _, c := range []struct {
+		addr string
+		want []string
+	}{
+		{"/led/pulse", []string{"pulse /led/pulse"}},
+		{"/led/*", nil},
+		{"/*/pulse", nil},
+		{"/*", []string{"led /*"}},
+	} {
+		got = got[:0]
+		if n := dispatch(m, c.addr); n != len(c.want) || !slices.Equal(got, c.want) {
+			t.Errorf("Dispatch(%s) ran %d: %q, want %q", c.addr, n, got, c.want)
+		}
+	}
+}
