@@ -21,6 +21,7 @@ import (
 // fileSpec is the whole file.
 type fileSpec struct {
 	Listen       listenAddr      `yaml:"listen" example:"127.0.0.1:5005"`
+	ReplyPort    port            `yaml:"reply_port" example:"53001"`
 	Destinations destinationList `yaml:"destinations"`
 	Outputs      []outputSpec    `yaml:"outputs,empty" item:"an output"`
 	Inputs       []inputSpec     `yaml:"inputs,empty" item:"an input"`
@@ -294,6 +295,18 @@ func (d *duration) UnmarshalYAML(n *yaml.Node) error {
 		return mustBe("%q is not a duration: write it like 20ms (units: us, ms, s)", s)
 	}
 	*d = duration(v)
+	return nil
+}
+
+// port is a UDP port, 1 to 65535.
+type port int
+
+func (p *port) UnmarshalYAML(n *yaml.Node) error {
+	v, err := strconv.Atoi(strings.TrimSpace(n.Value))
+	if n.Kind != yaml.ScalarNode || err != nil || v < 1 || v > 65535 {
+		return mustBe("must be a port number from 1 to 65535, like 53001, not %s", quoted(n))
+	}
+	*p = port(v)
 	return nil
 }
 

@@ -48,7 +48,7 @@ type checker struct {
 func (f *fileSpec) validate(d *decoder) *Config {
 	ck := &checker{
 		decoder: d,
-		c:       &Config{File: d.file, Listen: string(f.Listen)},
+		c:       &Config{File: d.file, Listen: string(f.Listen), ReplyPort: int(f.ReplyPort)},
 		names:   map[string]use{},
 		pins:    map[int]use{},
 		addrs:   map[string]use{},

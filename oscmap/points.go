@@ -100,6 +100,10 @@ func (b *Bridge) Subscribe(fn func(Change)) (cancel func()) {
 func (b *Bridge) Points() []Point {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.pointsLocked()
+}
+
+func (b *Bridge) pointsLocked() []Point {
 	var out []Point
 	for _, o := range b.outs {
 		out = append(out, o.point)

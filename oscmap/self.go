@@ -3,6 +3,7 @@ package oscmap
 import (
 	"log/slog"
 	"math"
+	"net/netip"
 	"strings"
 
 	"github.com/hypebeast/go-osc/osc"
@@ -15,7 +16,9 @@ import (
 // selfHandler serves the bridge's own methods under /oscgpio/.
 type selfHandler struct{ b *Bridge }
 
-// ServeOSC answers /oscgpio/stats with the counters, to the sender, from the
+// ServeOSC answers /oscgpio/get [pattern] with one message per point whose
+// address matches (every point without a pattern): its address and current
+// value (/led 1). It answers /oscgpio/stats with the counters, to the sender, from the
 // listening socket: one message /oscgpio/stats whose arguments are pairs of
 // a name (s) and a value (i, at most 2147483647): packets, filtered,
 // messages, handled, applied, unmatched, rejected, malformed, kernel_drops,
@@ -31,8 +34,27 @@ func (h selfHandler) ServeOSC(r *mux.Request) {
 			reply.Append(kv.name)
 			reply.Append(int32(min(kv.value, math.MaxInt32)))
 		}
-		if err := r.Reply(reply); err != nil && b.logOK(slog.LevelWarn) {
-			b.log.Warn("could not answer /oscgpio/stats", "to", r.From.String(), "err", err)
+		b.answer(r, reply)
+	case "/oscgpio/get":
+		pattern := ""
+		if len(r.Msg.Arguments) > 0 {
+			p, ok := r.Msg.Arguments[0].(string)
+			if !ok {
+				b.rejected.Add(1)
+				if b.logOK(slog.LevelWarn) {
+					b.log.Warn("/oscgpio/get takes an address pattern as a string, like /oscgpio/get /led or /oscgpio/get /led/*", "from", r.From.String())
+				}
+				return
+			}
+			pattern = p
+		}
+		for _, p := range b.pointsLocked() {
+			for _, a := range p.Addresses {
+				if pattern == "" || mux.Match(pattern, a) {
+					b.answer(r, osc.NewMessage(a, valueArg(p.Value)))
+					break
+				}
+			}
 		}
 	default:
 		b.unmatched.Add(1)
@@ -40,6 +62,27 @@ func (h selfHandler) ServeOSC(r *mux.Request) {
 			b.log.Info("no such bridge method (the bridge answers /oscgpio/stats)", "address", r.Msg.Address, "from", r.From.String())
 		}
 	}
+}
+
+// answer sends m to the sender of r, from the listening socket: to its own
+// port, or to the mapping's reply_port on its host.
+func (b *Bridge) answer(r *mux.Request, m *osc.Message) {
+	to := r.From
+	if b.cfg.ReplyPort != 0 {
+		to = netip.AddrPortFrom(to.Addr(), uint16(b.cfg.ReplyPort))
+	}
+	if err := b.reply(m, to); err != nil && b.logOK(slog.LevelWarn) {
+		b.log.Warn("could not answer", "address", m.Address, "to", to.String(), "err", err)
+	}
+}
+
+// valueArg types a point's value for an answer: int32 when it is a whole
+// number that fits, else float32.
+func valueArg(v float64) any {
+	if v == math.Trunc(v) && math.Abs(v) <= math.MaxInt32 {
+		return int32(v)
+	}
+	return float32(v)
 }
 
 type counterPair struct {

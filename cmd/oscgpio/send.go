@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -25,6 +26,7 @@ func sendCmd(args []string, stdout, stderr io.Writer) error {
 	to := fs.String("to", "127.0.0.1:5005", "send to `HOST:PORT`")
 	count := fs.Int("count", 1, "number of messages to send")
 	interval := fs.Duration("interval", time.Second, "time between two messages")
+	wait := fs.Duration("wait", 0, "after sending, print for this long what comes back to the sending socket (the answers to /oscgpio/get, /oscgpio/stats)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -78,7 +80,36 @@ func sendCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "sent %s to %s\n", codec.Format(m), *to)
 	}
+	if *wait > 0 {
+		return printReplies(ctx, conn, *wait, stdout)
+	}
 	return nil
+}
+
+// printReplies prints every message that arrives at conn for d (or until
+// ctx is done), one line each, like dump: "/led i 1".
+func printReplies(ctx context.Context, conn *net.UDPConn, d time.Duration, stdout io.Writer) error {
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
+	defer stop()
+	conn.SetReadDeadline(time.Now().Add(d))
+	buf := make([]byte, 65536)
+	for {
+		n, _, err := conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return nil
+			}
+			return fmt.Errorf("waiting for answers: %w", err)
+		}
+		els, err := codec.Decode(buf[:n])
+		if err != nil {
+			fmt.Fprintf(stdout, "malformed answer (%d bytes): %v\n", n, err)
+			continue
+		}
+		for _, e := range els {
+			fmt.Fprintln(stdout, codec.Format(e.Msg))
+		}
+	}
 }
 
 // buildMessage makes message i from the address and arguments, {i} replaced by i.

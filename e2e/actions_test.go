@@ -1,0 +1,61 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hypebeast/go-osc/osc"
+
+	"github.com/oscgpio/oscgpio/oscmap/codec"
+)
+
+// `oscgpio send --wait` prints the bridge's answer to /oscgpio/get, sent to
+// the sender's own port from the bridge's listening socket.
+func TestGetWithSendWait(t *testing.T) {
+	bridge := runBridge(t) // the tutorial mapping
+	to := fmt.Sprintf("127.0.0.1:%d", bridge.port)
+	out, code := oscgpio(t, "send", "--to", to, "--wait", "500ms", "/oscgpio/get", "/led")
+	if code != 0 || !strings.Contains(out, "\n/led i 0") {
+		t.Fatalf("send --wait /oscgpio/get /led: exit %d\n%s", code, out)
+	}
+	if out, code := oscgpio(t, "send", "--to", to, "/test", "1"); code != 0 {
+		t.Fatal(out)
+	}
+	out, _ = oscgpio(t, "send", "--to", to, "--wait", "500ms", "/oscgpio/get")
+	for _, want := range []string{"\n/led i 1", "\n/button i 0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("send --wait /oscgpio/get lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// /led/pulse 0.2 through the jumper: the input reports 1, then 0 about
+// 200 ms later (measured where the reports arrive).
+func TestPulseThroughJumper(t *testing.T) {
+	mon := newPeer(t)
+	bridge := runBridge(t, "--config", writeMapping(t, strings.Replace(jumperMapping, "debounce: 5ms", "debounce: 0s", 1), mon.port()))
+	mon.expect("/button i 0") // its state at start
+	src := newPeer(t)
+	for i := 0; i < 3; i++ {
+		src.send(bridge.port, osc.NewMessage("/led/pulse", float32(0.2)))
+		mon.expect("/button i 1")
+		on := time.Now()
+		mon.expect("/button i 0")
+		if dt := time.Since(on); dt < 180*time.Millisecond || dt > 220*time.Millisecond {
+			t.Errorf("pulse %d lasted %v at the receiver, want 200ms ± 20ms", i, dt)
+		}
+	}
+	// A blink counted: 3 times on and off.
+	src.send(bridge.port, osc.NewMessage("/led/blink", float32(0.05), int32(3)))
+	for i := 0; i < 3; i++ {
+		mon.expect("/button i 1")
+		mon.expect("/button i 0")
+	}
+	src.send(bridge.port, osc.NewMessage("/oscgpio/get", "/led"))
+	if got := codec.Format(src.next()); got != "/led i 0" {
+		t.Errorf("/oscgpio/get /led after the blink: %s, want /led i 0", got)
+	}
+	mon.nothingPending()
+}
