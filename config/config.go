@@ -225,13 +225,13 @@ type Jumper struct {
 
 // Config is a loaded, valid mapping file.
 type Config struct {
-	File         string // path given to Load, or TutorialFile for Default
-	Listen       string // host:port the OSC server listens on
+	File   string // path given to Load, or TutorialFile for Default
+	Listen string // host:port the OSC server listens on
 	// ReplyPort, when not 0, is where the bridge's answers to queries
 	// (/oscgpio/get, /oscgpio/stats) go on the sender's host, for senders
 	// that listen on a fixed port (TouchOSC, QLab 53001); 0 answers to the
 	// sender's own port.
-	ReplyPort int
+	ReplyPort    int
 	Destinations []Destination
 	Outputs      []Output
 	Inputs       []Input
