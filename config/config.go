@@ -59,15 +59,16 @@ const DefaultListen = "127.0.0.1:5005"
 
 // Limits and defaults of the input settings.
 const (
-	defaultDebounce = 20 * time.Millisecond
-	maxDebounce     = time.Second
-	minPoll         = time.Millisecond // poll is 0 (edge interrupts) or minPoll..maxPoll
-	maxPoll         = time.Second
-	defaultPulse    = 100 * time.Millisecond
-	minPulse        = time.Millisecond // pulse is minPulse..maxPulse
-	maxPulse        = time.Hour
-	minHold         = 10 * time.Millisecond // hold and repeat are 0 (off) or minHold..maxHold
-	maxHold         = time.Minute
+	defaultDebounce     = 20 * time.Millisecond
+	maxDebounce         = time.Second
+	minPoll             = time.Millisecond // poll is 0 (edge interrupts) or minPoll..maxPoll
+	maxPoll             = time.Second
+	defaultPulse        = 100 * time.Millisecond
+	defaultFeedbackRate = 30               // Hz
+	minPulse            = time.Millisecond // pulse is minPulse..maxPulse
+	maxPulse            = time.Hour
+	minHold             = 10 * time.Millisecond // hold and repeat are 0 (off) or minHold..maxHold
+	maxHold             = time.Minute
 )
 
 // The input modes (Input.Mode).
@@ -114,6 +115,14 @@ type Output struct {
 	// Duty is the share of each <address>/blink period the output is on
 	// (above 0, below 1; 0.5 by default).
 	Duty float64
+	// Type is how the output's value is sent as feedback: 'i' (the
+	// default) or 'f' (TouchOSC, Pd).
+	Type byte
+	// Feedback names the destinations that get the output's address and new
+	// value after every change, at most FeedbackRate times a second per
+	// address (the latest value wins).
+	Feedback     []string
+	FeedbackRate float64
 }
 
 // The reserved sub-addresses of every output: <address>/pulse, /blink and
@@ -172,6 +181,10 @@ type Input struct {
 	// ReportAtStart sends the input's state once when it is created (at
 	// start, or added or re-created by a reload). True by default.
 	ReportAtStart bool
+	// Feedback and FeedbackRate: as for outputs; the input's address and
+	// the value it sends go to these destinations too.
+	Feedback     []string
+	FeedbackRate float64
 }
 
 // The kinds of input (Input.Kind). A digital input's Kind is empty, so the

@@ -318,10 +318,10 @@ inputs:
 		Destinations: []Destination{{Name: "monitor", Addr: "127.0.0.1:5006", Pos: Pos{2, 3}}},
 		Outputs: []Output{{Name: "led", Pin: pin(t, "GPIO17"), Addresses: []string{"/led"},
 			ActiveLow: false, Initial: false, Safe: false, NoArg: "toggle", Pos: Pos{4, 5},
-			Pulse: 100 * time.Millisecond, OnMessage: "set", Duty: 0.5}},
+			Pulse: 100 * time.Millisecond, OnMessage: "set", Duty: 0.5, Type: 'i', FeedbackRate: 30}},
 		Inputs: []Input{{Name: "button", Pin: pin(t, "GPIO27"), Pull: "none", ActiveLow: false,
 			Debounce: 20 * time.Millisecond, Poll: 0, Address: "/button", Press: 1, Release: 0, Type: 'i',
-			To: []string{"monitor"}, Mode: ModeMomentary, ReportAtStart: true, Pos: Pos{8, 5}}},
+			To: []string{"monitor"}, Mode: ModeMomentary, ReportAtStart: true, FeedbackRate: 30, Pos: Pos{8, 5}}},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got  %+v\nwant %+v", c, want)
@@ -438,10 +438,10 @@ func TestDefault(t *testing.T) {
 		Listen:       "127.0.0.1:5005",
 		Destinations: []Destination{{Name: "monitor", Addr: "127.0.0.1:5006"}},
 		Outputs: []Output{{Name: "led", Pin: pin(t, "GPIO17"), Addresses: []string{"/led", "/test"},
-			NoArg: "toggle", Pulse: 100 * time.Millisecond, OnMessage: "set", Duty: 0.5}},
+			NoArg: "toggle", Pulse: 100 * time.Millisecond, OnMessage: "set", Duty: 0.5, Type: 'i', FeedbackRate: 30}},
 		Inputs: []Input{{Name: "button", Pin: pin(t, "GPIO27"), Pull: "up", ActiveLow: true,
 			Debounce: 20 * time.Millisecond, Address: "/button", Press: 1, Release: 0, Type: 'i',
-			To: []string{"monitor"}, Mode: ModeMomentary, ReportAtStart: true}},
+			To: []string{"monitor"}, Mode: ModeMomentary, ReportAtStart: true, FeedbackRate: 30}},
 	}
 	// Positions depend on the file's comments; compare the rest.
 	c.Destinations[0].Pos, c.Outputs[0].Pos, c.Inputs[0].Pos = Pos{}, Pos{}, Pos{}

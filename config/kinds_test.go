@@ -181,13 +181,13 @@ func TestKindDefaults(t *testing.T) {
 	c := mustParse(t, kbase)
 	jog, _ := c.Input("jog")
 	wantJog := Input{Name: "jog", Kind: KindEncoder, Pins: []wiring.Pin{pin(t, "GPIO5"), pin(t, "GPIO6")}, Pull: "up",
-		Address: "/jog", Type: 'i', To: []string{"max"}, Pos: Pos{7, 5}, Mode: "relative", StepsPerDetent: 4}
+		Address: "/jog", Type: 'i', To: []string{"max"}, Pos: Pos{7, 5}, Mode: "relative", StepsPerDetent: 4, FeedbackRate: 30}
 	if !reflect.DeepEqual(jog, wantJog) {
 		t.Errorf("encoder\n got %+v\nwant %+v", jog, wantJog)
 	}
 	vol, _ := c.Input("vol")
 	wantVol := Input{Name: "vol", Kind: KindAnalog, Pull: "none", Address: "/vol", Type: 'f', To: []string{"max"},
-		Pos: Pos{12, 5}, ADC: "knobs", Channel: 0, Range: [2]float64{0, 1}, Rate: 50, MaxRate: 30}
+		Pos: Pos{12, 5}, ADC: "knobs", Channel: 0, Range: [2]float64{0, 1}, Rate: 50, MaxRate: 30, FeedbackRate: 30}
 	if !reflect.DeepEqual(vol, wantVol) {
 		t.Errorf("analog\n got %+v\nwant %+v", vol, wantVol)
 	}

@@ -44,12 +44,17 @@ type outputSpec struct {
 	Pulse     duration    `yaml:"pulse" example:"100ms"`
 	OnMessage onMessage   `yaml:"on_message"`
 	Duty      number      `yaml:"duty" example:"0.5"`
-	At        positions
+	// Feedback (issue 8): the output's changes sent to destinations.
+	Type         oscType   `yaml:"type"`
+	Feedback     destNames `yaml:"feedback"`
+	FeedbackRate hertz     `yaml:"feedback_rate"`
+	At           positions
 }
 
 func (o *outputSpec) setDefaults() {
 	o.NoArg, o.OnMessage, o.Duty = "toggle", "set", 0.5
 	o.Pulse = duration(defaultPulse)
+	o.Type, o.FeedbackRate = 'i', defaultFeedbackRate
 }
 func (outputSpec) kind() string                 { return "output" }
 func (outputSpec) misplaced() map[string]string { return inputOnly }
@@ -90,12 +95,16 @@ type inputSpec struct {
 	Hold          duration `yaml:"hold" example:"800ms"`
 	Repeat        duration `yaml:"repeat" example:"200ms"`
 	ReportAtStart boolean  `yaml:"report_at_start"`
-	At            positions
+	// Feedback (issue 8), as for outputs.
+	Feedback     destNames `yaml:"feedback"`
+	FeedbackRate hertz     `yaml:"feedback_rate"`
+	At           positions
 }
 
 func (in *inputSpec) setDefaults() {
 	in.Pull, in.Debounce, in.Values.Press, in.Type = "none", duration(defaultDebounce), 1, 'i'
 	in.ReportAtStart = true
+	in.FeedbackRate = defaultFeedbackRate
 }
 func (inputSpec) kind() string                 { return "input" }
 func (inputSpec) misplaced() map[string]string { return notInInput }
@@ -158,13 +167,14 @@ var (
 	inputOnly = map[string]string{
 		"pull": "pull is an input setting", "debounce": "debounce is an input setting",
 		"poll": "poll is an input setting", "values": "values is an input setting",
-		"type": "type is an input setting", "to": "outputs receive; to is an input setting",
+		"to":   "outputs receive; to is an input setting (feedback: sends an output's changes)",
 		"mode": "mode is an input setting", "hold": "hold is an input setting", "repeat": "repeat is an input setting",
 		"report_at_start": "report_at_start is an input setting",
 	}
 	outputOnly = map[string]string{
 		"initial": "initial is an output setting", "safe": "safe is an output setting",
-		"no_arg": "no_arg is an output setting",
+		"no_arg": "no_arg is an output setting", "pulse": "pulse is an output setting",
+		"on_message": "on_message is an output setting", "duty": "duty is an output setting",
 	}
 	adcOnly = map[string]string{
 		"chip": "chip is a setting of an adc, under adcs:", "bus": "bus is a setting of an adc, under adcs:",

@@ -113,7 +113,12 @@ func (o *outputSpec) check(ck *checker) {
 	lbl := ck.point("output", o.Name, o.Pin, &o.At)
 	out := Output{Name: o.Name, Pin: o.Pin.pin, ActiveLow: bool(o.ActiveLow), Initial: bool(o.Initial),
 		Safe: bool(o.Safe), NoArg: string(o.NoArg), Pos: o.At.pos(),
-		Pulse: time.Duration(o.Pulse), OnMessage: string(o.OnMessage), Duty: float64(o.Duty)}
+		Pulse: time.Duration(o.Pulse), OnMessage: string(o.OnMessage), Duty: float64(o.Duty),
+		Type: byte(o.Type), FeedbackRate: float64(o.FeedbackRate)}
+	if o.At.good("type") && o.Type != 'i' && o.Type != 'f' {
+		ck.errAt(o.At.val("type"), "%s: type is how the output's value is sent as feedback: i (the default) or f (TouchOSC, Pd), not %s", lbl, o.At.val("type").Value)
+	}
+	out.Feedback = ck.feedback(&o.At, lbl, o.Feedback, o.FeedbackRate)
 	if o.At.good("pulse") && (o.Pulse < duration(minPulse) || o.Pulse > duration(maxPulse)) {
 		ck.errAt(o.At.val("pulse"), "pulse %s is out of range: use 1ms to 1h, like pulse: 100ms", o.At.val("pulse").Value)
 	}
@@ -194,7 +199,30 @@ func (in *inputSpec) check(ck *checker) {
 		}
 		out.To = append(out.To, t.v)
 	}
+	out.Feedback, out.FeedbackRate = ck.feedback(&in.At, lbl, in.Feedback, in.FeedbackRate), float64(in.FeedbackRate)
 	ck.c.Inputs = append(ck.c.Inputs, out)
+}
+
+// feedback checks a point's feedback: destinations and feedback_rate, and
+// returns the names.
+func (ck *checker) feedback(at *positions, lbl string, names destNames, rate hertz) []string {
+	if at.good("feedback_rate") && rate <= 0 {
+		ck.errAt(at.val("feedback_rate"), "%s: feedback_rate must be above 0, like feedback_rate: 30Hz", lbl)
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, t := range names.items {
+		switch {
+		case seen[t.v]:
+			ck.errAt(t.n, "%s lists feedback destination %q twice; keep one", lbl, t.v)
+		case !ck.dests[t.v]:
+			ck.errAt(t.n, "%s sends feedback to %q, which is not under destinations %s", lbl, t.v, ck.defined(t.v))
+		default:
+			out = append(out, t.v)
+		}
+		seen[t.v] = true
+	}
+	return out
 }
 
 // checkButton checks the keys of a digital input's buttons and switches

@@ -59,3 +59,19 @@ func TestPulseThroughJumper(t *testing.T) {
 	}
 	mon.nothingPending()
 }
+
+// Feedback to liblo's oscdump: the output's level after a message, and
+// again when a pulse ends by itself.
+func TestFeedbackToOscdump(t *testing.T) {
+	dump, port := oscdump(t)
+	bridge := runBridge(t, "--config", writeMapping(t, `
+destinations: {surface: 127.0.0.1:%d}
+outputs:
+  - {name: led, pin: GPIO17, address: /led, feedback: [surface]}
+`, port))
+	at := dump.waitFor(oscdumpLine(`/led i 0`), 0) // its level at start
+	src := newPeer(t)
+	src.send(bridge.port, osc.NewMessage("/led/pulse", float32(0.1)))
+	at = dump.waitFor(oscdumpLine(`/led i 1`), at+1)
+	dump.waitFor(oscdumpLine(`/led i 0`), at+1) // the pulse ended
+}

@@ -168,6 +168,7 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 
 	// Outputs, in mapping order.
 	var outs []*output
+	var fresh []string // new outputs: their state goes to their feedback at the end
 	for _, c := range cfg.Outputs {
 		if o := keptOut[c.Name]; o != nil {
 			o.cfg = c
@@ -185,6 +186,7 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 			continue
 		}
 		outs = append(outs, o)
+		fresh = append(fresh, c.Name)
 	}
 	b.outs = outs
 
@@ -271,7 +273,7 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 	b.listen = listen
 	b.cfg = cfg
 	if first {
-		b.subs = append([]func(Change){b.report, b.reportValue}, b.subs...)
+		b.subs = append([]func(Change){b.report, b.reportValue, b.feedback}, b.subs...)
 	}
 	// New and re-created inputs publish their state (report_at_start sends
 	// it) once they are in b.ins, then start watching.
@@ -279,6 +281,17 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 	for _, in := range started {
 		in.publish(now, CauseStart)
 		in.start()
+	}
+	// New outputs' initial levels were published before the feedback
+	// destinations were set: send them now.
+	for _, name := range fresh {
+		if fb, ok := b.feedbackFor(name); ok {
+			b.sendFeedback(fb)
+			if b.fbLimits == nil {
+				b.fbLimits = map[string]*fbLimit{}
+			}
+			b.fbLimits[name] = &fbLimit{lastAt: now}
+		}
 	}
 	if oldSrv != nil {
 		oldSrv.Close()                                    // Run moves to the new socket once this Apply returns

@@ -109,8 +109,9 @@ type Bridge struct {
 	subs     []func(Change)
 	seq      uint64
 	closed   bool
-	orphans  []*output       // removed by a reload whose safe level failed: retried at Close
-	oldStats transport.Stats // totals of the sockets a reload replaced
+	orphans  []*output           // removed by a reload whose safe level failed: retried at Close
+	fbLimits map[string]*fbLimit // feedback rate limits, by point name
+	oldStats transport.Stats     // totals of the sockets a reload replaced
 
 	out atomic.Pointer[transport.UDP] // srv, for sends that must not take mu
 

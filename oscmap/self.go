@@ -18,7 +18,8 @@ type selfHandler struct{ b *Bridge }
 
 // ServeOSC answers /oscgpio/get [pattern] with one message per point whose
 // address matches (every point without a pattern): its address and current
-// value (/led 1). It answers /oscgpio/stats with the counters, to the sender, from the
+// value (/led 1). /oscgpio/sync sends every point's value to its feedback
+// destinations. It answers /oscgpio/stats with the counters, to the sender, from the
 // listening socket: one message /oscgpio/stats whose arguments are pairs of
 // a name (s) and a value (i, at most 2147483647): packets, filtered,
 // messages, handled, applied, unmatched, rejected, malformed, kernel_drops,
@@ -35,6 +36,8 @@ func (h selfHandler) ServeOSC(r *mux.Request) {
 			reply.Append(int32(min(kv.value, math.MaxInt32)))
 		}
 		b.answer(r, reply)
+	case "/oscgpio/sync":
+		b.sync()
 	case "/oscgpio/get":
 		pattern := ""
 		if len(r.Msg.Arguments) > 0 {
