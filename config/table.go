@@ -77,6 +77,12 @@ func outputDetails(o Output) string {
 		d = append(d, "active-low")
 	}
 	d = append(d, "initial "+onOff(o.Initial), "safe "+onOff(o.Safe), "no-arg "+o.NoArg)
+	if o.OnMessage == "pulse" {
+		d = append(d, "pulses "+o.Pulse.String())
+	}
+	if len(o.Feedback) > 0 {
+		d = append(d, "feedback "+strings.Join(o.Feedback, ",")+" as "+string(o.Type))
+	}
 	return strings.Join(d, ", ")
 }
 
