@@ -14,8 +14,8 @@ import (
 
 // SoftPWM is PWM made by a goroutine toggling a digital output, for LEDs on
 // pins without hardware PWM. Each period starts at an absolute deadline
-// (start + k × period) waited for with a time.Timer, so timer errors do not
-// add up: the frequency does not drift, only single edges are late (see the
+// (start + k × period) waited for with a time.Timer and, for its last
+// softPWMFine, a nanosleep (see softPWMFine), so timer errors do not add up: the frequency does not drift, only single edges are late (see the
 // README for figures). If the goroutine falls more than a period behind (the
 // machine was busy) it starts afresh from now instead of catching up with a
 // burst. Duty 0 and 1 are steady levels with no goroutine running.
@@ -24,7 +24,10 @@ type SoftPWM struct {
 	p       pgpio.PinOut
 	period  time.Duration
 	log     *slog.Logger
-	release func() error // frees the pin at Close (OpenPWM: Backend.Release)
+	release func() error  // frees the pin at Close (OpenPWM: Backend.Release)
+	fine    time.Duration // the end of each wait slept by preciseSleep (softPWMFine)
+	// trace, when set (tests), is called after each edge with its deadline.
+	trace func(deadline time.Time, l pgpio.Level)
 
 	duty    atomic.Uint64 // math.Float64bits of the duty, read by the goroutine
 	skipped atomic.Uint64 // periods restarted because the goroutine was late
@@ -59,7 +62,7 @@ func NewSoftPWM(p pgpio.PinOut, c PWMConfig, log *slog.Logger) (*SoftPWM, error)
 	if f < 0 || f > MaxSoftPWMFrequency {
 		return nil, fmt.Errorf("pwm %q on %s: software PWM frequency %s is outside 0 to %s", c.Name, p.Name(), f, MaxSoftPWMFrequency)
 	}
-	s := &SoftPWM{name: c.Name, p: p, period: f.Period(), log: log}
+	s := &SoftPWM{name: c.Name, p: p, period: f.Period(), log: log, fine: softPWMFine}
 	if err := p.Out(pgpio.Low); err != nil {
 		return nil, fmt.Errorf("pwm %q on %s: %w", c.Name, p.Name(), pinHint(err))
 	}
@@ -104,33 +107,59 @@ func (s *SoftPWM) stopLocked() {
 	s.stop, s.done = nil, nil
 }
 
+// softPWMFine is how much of each wait SoftPWM sleeps in the kernel
+// (nanosleep) instead of on its time.Timer. Go's timers wake an idle
+// process through epoll_wait, whose timeout is in whole milliseconds: a
+// timer alone fires 0-1ms late (measured: p50 0.6ms on the test VM). So the
+// timer wakes the goroutine up to softPWMFine early (it stays interruptible
+// by Set and Close) and a nanosleep of the rest lands on the deadline
+// within the kernel's timer slack (50µs by default) plus scheduling.
+const softPWMFine = 2 * time.Millisecond
+
 // run toggles the pin until stop is closed: high at next, low at next+on.
 func (s *SoftPWM) run(stop, done chan struct{}) {
 	defer close(done)
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	sleepUntil := func(at time.Time) bool {
-		t.Reset(time.Until(at))
-		select {
-		case <-t.C:
-			return true
-		case <-stop:
+		if d := time.Until(at) - s.fine; d > 0 {
+			t.Reset(d)
+			select {
+			case <-t.C:
+			case <-stop:
+				return false
+			}
+		} else {
+			select {
+			case <-stop:
+				return false
+			default:
+			}
+		}
+		if d := time.Until(at); d > 0 {
+			preciseSleep(d)
+		}
+		return true
+	}
+	out := func(l pgpio.Level, deadline time.Time) bool {
+		if err := s.p.Out(l); err != nil {
+			s.fail(err)
 			return false
 		}
+		if s.trace != nil {
+			s.trace(deadline, l)
+		}
+		return true
 	}
 	next := time.Now()
 	for {
 		d := math.Float64frombits(s.duty.Load())
 		on := time.Duration(math.Round(d * float64(s.period)))
-		if err := s.p.Out(pgpio.High); err != nil {
-			s.fail(err)
+		if !out(pgpio.High, next) {
 			return
 		}
-		if !sleepUntil(next.Add(on)) {
-			return
-		}
-		if err := s.p.Out(pgpio.Low); err != nil {
-			s.fail(err)
+		fall := next.Add(on)
+		if !sleepUntil(fall) || !out(pgpio.Low, fall) {
 			return
 		}
 		next = next.Add(s.period)
