@@ -61,8 +61,8 @@ const (
 )
 
 // ServoDuty returns the duty cycle of a servo pulse of length pulse at 50 Hz
-// (pulse / 20ms): 1.5ms, the usual centre, is 0.075. It panics on nothing;
-// use ServoPulseOK to validate a pulse first.
+// (pulse / 20ms): 1.5ms, the usual centre, is 0.075. It does not check the
+// pulse: validate it with ServoPulseOK first.
 func ServoDuty(pulse time.Duration) float64 {
 	return float64(pulse) / float64(servoPeriod)
 }
