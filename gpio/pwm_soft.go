@@ -70,8 +70,9 @@ func NewSoftPWM(p pgpio.PinOut, c PWMConfig, log *slog.Logger) (*SoftPWM, error)
 }
 
 // Set implements PWM. Between 0 and 1 exclusive it starts the goroutine if
-// needed (the new duty applies from the next period); 0 or 1 stops it and
-// writes the steady level.
+// needed (the new duty applies from the next period); 0 or 1 stops it,
+// waiting for it to return (at most softPWMFine, when it is in its final
+// nanosleep), and writes the steady level.
 func (s *SoftPWM) Set(duty float64) error {
 	if err := checkDuty(s.name, duty); err != nil {
 		return err

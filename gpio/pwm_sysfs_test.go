@@ -108,14 +108,23 @@ func newFakeKernel(t *testing.T, chips ...fakeChip) *fakeKernel {
 		if err := os.MkdirAll(dev, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Symlink(node, filepath.Join(dev, "of_node")); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(dev, filepath.Join(dir, "device")); err != nil {
-			t.Fatal(err)
-		}
+		relLink(t, node, filepath.Join(dev, "of_node"))
+		relLink(t, dev, filepath.Join(dir, "device"))
 	}
 	return k
+}
+
+// relLink makes link point to target with a relative path, as sysfs does
+// (device -> ../../../1f00098000.pwm).
+func relLink(t *testing.T, target, link string) {
+	t.Helper()
+	r, err := filepath.Rel(filepath.Dir(link), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(r, link); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (k *fakeKernel) rel(path string) string {
