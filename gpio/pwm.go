@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	pgpio "periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/physic"
 
 	"github.com/oscgpio/oscgpio/wiring"
@@ -172,6 +173,9 @@ func openPWM(b Backend, pin string, c PWMConfig, log *slog.Logger, env pwmEnv) (
 		why = "not running as root (periph's bcm283x PWM needs /dev/mem)"
 	default:
 		if bp, ok := env.bcmPin(n); ok {
+			if err := bp.Out(pgpio.Low); err != nil {
+				return nil, fmt.Errorf("pwm %q on %s (bcm283x): driving it low: %w", c.Name, pin, err)
+			}
 			p := newBCMPWM(bp, pin, hw, log)
 			log.Info("pwm ready", "name", c.Name, "pin", pin, "via", "bcm283x", "frequency", hw.Frequency.String())
 			return p, nil

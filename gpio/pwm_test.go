@@ -134,7 +134,7 @@ func TestOpenPWMBCM283x(t *testing.T) {
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
-	want := "PWM 50% 50Hz|Halt|Out low"
+	want := "Out low|PWM 50% 50Hz|Halt|Out low"
 	if got := strings.Join(bcm.calls, "|"); got != want {
 		t.Errorf("calls %q, want %q", got, want)
 	}
