@@ -80,6 +80,22 @@
 // chip's conversions per second, shared by its channels. OpenI2CBus and
 // OpenSPIPort open the Pi's buses with errors that say how to enable them.
 //
+// # PWM
+//
+// OpenPWM gives a pin a PWM (duty 0..1; ServoDuty turns a servo pulse into
+// a duty at 50 Hz). On the sim it is a SimPWM that keeps its duty. On the
+// host it is, in order: the kernel's PWM (/sys/class/pwm, this package's
+// driver; periph has none) when a PWM chip's device tree node routes the pin
+// (recognised by its compatible string and pinctrl, never by chip number);
+// periph's bcm283x PWM as root on a Pi 1-4 for GPIO12/13/18/19; software
+// PWM (SoftPWM) on any other pin, for LEDs only: servos are refused there.
+// The kernel channel is exported, and its files waited for until udev has
+// made them writable (deploy/99-oscgpio-pwm.rules); duty_cycle and period
+// are written in the order the kernel accepts (it refuses a duty above the
+// period). SoftPWM toggles the pin from one goroutine at absolute deadlines
+// (no drift); it sleeps the last 2ms of each wait in nanosleep, because Go
+// timers wake an idle process on millisecond epoll timeouts.
+//
 // # periph gpioioctl (host v3.8.5) quirks this package codes around
 //
 //   - GPIOLine.Read on a line that is not an input turns it into an input

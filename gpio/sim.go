@@ -36,7 +36,8 @@ type Sim struct {
 
 	mu   sync.Mutex
 	pins map[string]*simPin
-	seq  uint64 // changes queued on all pins: orders changes across pins (Encoder)
+	seq  uint64             // changes queued on all pins: orders changes across pins (Encoder)
+	pwms map[string]*SimPWM // open PWMs by pin (pwm_sim.go)
 }
 
 var _ Backend = (*Sim)(nil)
