@@ -31,3 +31,33 @@ func TestOutputActionKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestPWMOutputs(t *testing.T) {
+	c, err := Parse("m.yaml", []byte(`outputs:
+  - {name: d, kind: pwm, pin: GPIO18, address: /d, range: [0, 127], gamma: 2.2, frequency: 2kHz, initial: 64, safe: off}
+  - {name: s, kind: servo, pin: GPIO19, address: /s, initial: "on"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, s := c.Outputs[0], c.Outputs[1]
+	if d.Kind != OutputPWM || d.Range != [2]float64{0, 127} || d.Gamma != 2.2 || d.Frequency != 2000 || d.InitialValue != 64 || d.SafeValue != 0 {
+		t.Errorf("pwm %+v", d)
+	}
+	if s.Kind != OutputServo || s.Range != [2]float64{0, 180} || s.Frequency != 50 || s.MinPulse != time.Millisecond || s.MaxPulse != 2*time.Millisecond || s.InitialValue != 180 {
+		t.Errorf("servo %+v", s)
+	}
+	for _, c := range []struct{ text, want string }{
+		{"outputs: [{name: a, kind: pwm, pin: GPIO18, address: /a, gamma: 0}]", `gamma 0 is out of range`},
+		{"outputs: [{name: a, kind: servo, pin: GPIO18, address: /a, min_pulse: 300us}]", `min_pulse 300us is out of range: a servo takes pulses of 500us to 2500us`},
+		{"outputs: [{name: a, pin: GPIO18, address: /a, initial: 0.5}]", `initial must be on or off (or true/false, 1/0), not "0.5": a value is for kind: pwm or servo outputs`},
+		{"outputs: [{name: a, pin: GPIO18, address: /a, gamma: 2}]", `gamma is a setting of kind: pwm outputs`},
+		{"outputs: [{name: a, kind: pwm, pin: GPIO18, address: /a, initial: 2}]", `initial 2 is outside the range [0, 1]`},
+		{"outputs: [{name: a, kind: dimmer, pin: GPIO18, address: /a}]", `kind must be one of digital, pwm, servo`},
+	} {
+		_, err := Parse("m.yaml", []byte(c.text))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s:\n got %v\nwant %s", c.text, err, c.want)
+		}
+	}
+}

@@ -123,11 +123,29 @@ type Output struct {
 	// address (the latest value wins).
 	Feedback     []string
 	FeedbackRate float64
+
+	// Kind is OutputDigital (""), OutputPWM or OutputServo. A pwm or servo
+	// output takes a value in Range (pwm: [0, 1] by default; servo: [0, 180]
+	// degrees); InitialValue and SafeValue are in that range (on and off are
+	// its top and bottom), Initial and Safe are false.
+	Kind                    string
+	Range                   [2]float64
+	Gamma                   float64       // pwm: duty = position^Gamma (2.2 for LEDs); 1 by default
+	Frequency               float64       // pwm: Hz, 1000 by default (200 on software PWM); servo: 50
+	MinPulse, MaxPulse      time.Duration // servo: the pulse at the bottom and the top of Range (1000us, 2000us)
+	InitialValue, SafeValue float64
 }
+
+// The kinds of output (Output.Kind).
+const (
+	OutputDigital = ""      // kind: digital, the default: on or off
+	OutputPWM     = "pwm"   // kind: pwm: a duty cycle (an LED's brightness)
+	OutputServo   = "servo" // kind: servo: a pulse of 500-2500us at 50 Hz
+)
 
 // The reserved sub-addresses of every output: <address>/pulse, /blink and
 // /toggle are actions on the output.
-var OutputActions = []string{"pulse", "blink", "toggle"}
+var OutputActions = []string{"pulse", "blink", "toggle", "fade"}
 
 // Input is a source of OSC messages: a pin whose changes are sent (Kind
 // "digital"), a rotary encoder on two pins ("encoder"), or a channel of an

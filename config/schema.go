@@ -38,12 +38,19 @@ type outputSpec struct {
 	Pin       pinName     `yaml:"pin" example:"GPIO17" required:"add a line like pin: GPIO17"`
 	Address   addressList `yaml:"address" required:"add a line like address: /led"`
 	ActiveLow boolean     `yaml:"active_low"`
-	Initial   level       `yaml:"initial"`
-	Safe      level       `yaml:"safe"`
+	Initial   outLevel    `yaml:"initial"`
+	Safe      outLevel    `yaml:"safe"`
 	NoArg     noArg       `yaml:"no_arg"`
-	Pulse     duration    `yaml:"pulse" example:"100ms"`
-	OnMessage onMessage   `yaml:"on_message"`
-	Duty      number      `yaml:"duty" example:"0.5"`
+	// kind: pwm and kind: servo (issue 8).
+	Kind      outputKind `yaml:"kind"`
+	Range     numberPair `yaml:"range"`
+	Gamma     number     `yaml:"gamma" example:"2.2"`
+	Frequency hertz      `yaml:"frequency"`
+	MinPulse  duration   `yaml:"min_pulse" example:"1000us"`
+	MaxPulse  duration   `yaml:"max_pulse" example:"2000us"`
+	Pulse     duration   `yaml:"pulse" example:"100ms"`
+	OnMessage onMessage  `yaml:"on_message"`
+	Duty      number     `yaml:"duty" example:"0.5"`
 	// Feedback (issue 8): the output's changes sent to destinations.
 	Type         oscType   `yaml:"type"`
 	Feedback     destNames `yaml:"feedback"`
@@ -248,6 +255,44 @@ func choose(n *yaml.Node, allowed ...string) (string, error) {
 		}
 	}
 	return "", mustBe("must be one of %s, not %s", strings.Join(allowed, ", "), quoted(n))
+}
+
+// outLevel is an output's initial or safe level: on or off (a digital
+// output), or a number (a value in the range of a pwm or servo output).
+type outLevel struct {
+	on    bool
+	num   float64
+	isNum bool
+}
+
+func (l *outLevel) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode && !isNull(n) {
+		switch strings.ToLower(n.Value) {
+		case "on", "true":
+			*l = outLevel{on: true}
+			return nil
+		case "off", "false":
+			*l = outLevel{}
+			return nil
+		}
+		if n.Tag == "!!int" || n.Tag == "!!float" {
+			var f float64
+			if err := n.Decode(&f); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+				*l = outLevel{on: f != 0, num: f, isNum: true}
+				return nil
+			}
+		}
+	}
+	return mustBe("must be on or off (or true/false, 1/0), not %s", quoted(n))
+}
+
+// outputKind is "digital" (the default), "pwm" or "servo".
+type outputKind string
+
+func (k *outputKind) UnmarshalYAML(n *yaml.Node) error {
+	v, err := choose(n, "digital", OutputPWM, OutputServo)
+	*k = outputKind(v)
+	return err
 }
 
 // onMessage is what a plain message to an output does: "set" or "pulse".
@@ -644,8 +689,12 @@ func (h *hertz) UnmarshalYAML(n *yaml.Node) error {
 		if len(s) > 2 && strings.EqualFold(s[len(s)-2:], "hz") {
 			s = strings.TrimSpace(s[:len(s)-2])
 		}
+		scale := 1.0
+		if len(s) > 1 && (s[len(s)-1] == 'k' || s[len(s)-1] == 'K') { // 1kHz
+			s, scale = strings.TrimSpace(s[:len(s)-1]), 1000
+		}
 		if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
-			*h = hertz(f)
+			*h = hertz(f * scale)
 			return nil
 		}
 	}

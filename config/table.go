@@ -76,7 +76,14 @@ func outputDetails(o Output) string {
 	if o.ActiveLow {
 		d = append(d, "active-low")
 	}
-	d = append(d, "initial "+onOff(o.Initial), "safe "+onOff(o.Safe), "no-arg "+o.NoArg)
+	switch o.Kind {
+	case OutputPWM:
+		d = append(d, fmt.Sprintf("pwm %s..%s gamma %s at %sHz, initial %s, safe %s", num(o.Range[0]), num(o.Range[1]), num(o.Gamma), num(o.Frequency), num(o.InitialValue), num(o.SafeValue)))
+	case OutputServo:
+		d = append(d, fmt.Sprintf("servo %s..%s as %v..%v, initial %s, safe %s", num(o.Range[0]), num(o.Range[1]), o.MinPulse, o.MaxPulse, num(o.InitialValue), num(o.SafeValue)))
+	default:
+		d = append(d, "initial "+onOff(o.Initial), "safe "+onOff(o.Safe), "no-arg "+o.NoArg)
+	}
 	if o.OnMessage == "pulse" {
 		d = append(d, "pulses "+o.Pulse.String())
 	}

@@ -111,14 +111,15 @@ func (ck *checker) usePin(kind, lbl string, at *positions, pin wiring.Pin, n *ya
 
 func (o *outputSpec) check(ck *checker) {
 	lbl := ck.point("output", o.Name, o.Pin, &o.At)
-	out := Output{Name: o.Name, Pin: o.Pin.pin, ActiveLow: bool(o.ActiveLow), Initial: bool(o.Initial),
-		Safe: bool(o.Safe), NoArg: string(o.NoArg), Pos: o.At.pos(),
+	out := Output{Name: o.Name, Pin: o.Pin.pin, ActiveLow: bool(o.ActiveLow), Initial: o.Initial.on,
+		Safe: o.Safe.on, NoArg: string(o.NoArg), Pos: o.At.pos(),
 		Pulse: time.Duration(o.Pulse), OnMessage: string(o.OnMessage), Duty: float64(o.Duty),
 		Type: byte(o.Type), FeedbackRate: float64(o.FeedbackRate)}
 	if o.At.good("type") && o.Type != 'i' && o.Type != 'f' {
 		ck.errAt(o.At.val("type"), "%s: type is how the output's value is sent as feedback: i (the default) or f (TouchOSC, Pd), not %s", lbl, o.At.val("type").Value)
 	}
 	out.Feedback = ck.feedback(&o.At, lbl, o.Feedback, o.FeedbackRate)
+	o.checkKind(ck, lbl, &out)
 	if o.At.good("pulse") && (o.Pulse < duration(minPulse) || o.Pulse > duration(maxPulse)) {
 		ck.errAt(o.At.val("pulse"), "pulse %s is out of range: use 1ms to 1h, like pulse: 100ms", o.At.val("pulse").Value)
 	}
@@ -371,4 +372,85 @@ func actionOf(address string, used map[string]use) (use, string, bool) {
 		}
 	}
 	return use{}, "", false
+}
+
+// checkKind checks the keys of a pwm or servo output, and that a digital
+// output's levels are on or off.
+func (o *outputSpec) checkKind(ck *checker, lbl string, out *Output) {
+	kind := string(o.Kind)
+	if kind == "digital" {
+		kind = OutputDigital
+	}
+	out.Kind = kind
+	only := map[string]string{"range": "pwm, servo", "gamma": "pwm", "frequency": "pwm",
+		"min_pulse": "servo", "max_pulse": "servo"}
+	for key, kinds := range only {
+		if o.At.has(key) && !strings.Contains(kinds, cmp.Or(kind, "digital")) {
+			ck.errAt(o.At.val(key), "%s: %s is a setting of kind: %s outputs", lbl, key, kinds)
+		}
+	}
+	if kind == OutputDigital {
+		for key, l := range map[string]outLevel{"initial": o.Initial, "safe": o.Safe} {
+			if l.isNum && l.num != 0 && l.num != 1 {
+				ck.errAt(o.At.val(key), "%s must be on or off (or true/false, 1/0), not %q: a value is for kind: pwm or servo outputs", key, o.At.val(key).Value)
+			}
+		}
+		return
+	}
+	out.Range, out.Gamma, out.Frequency = [2]float64{0, 1}, 1, 1000
+	if kind == OutputServo {
+		out.Range, out.Frequency = [2]float64{0, 180}, 50
+		out.MinPulse, out.MaxPulse = time.Millisecond, 2*time.Millisecond
+		if o.At.good("min_pulse") {
+			out.MinPulse = time.Duration(o.MinPulse)
+		}
+		if o.At.good("max_pulse") {
+			out.MaxPulse = time.Duration(o.MaxPulse)
+		}
+		for key, d := range map[string]time.Duration{"min_pulse": out.MinPulse, "max_pulse": out.MaxPulse} {
+			if o.At.good(key) && (d < 500*time.Microsecond || d > 2500*time.Microsecond) {
+				ck.errAt(o.At.val(key), "%s: %s %s is out of range: a servo takes pulses of 500us to 2500us (1000us-2000us for most)", lbl, key, o.At.val(key).Value)
+			}
+		}
+		if out.MinPulse >= out.MaxPulse && o.At.good("min_pulse") && o.At.good("max_pulse") {
+			ck.errAt(o.At.val("max_pulse"), "%s: max_pulse must be longer than min_pulse", lbl)
+		}
+	}
+	if o.At.good("range") {
+		out.Range = [2]float64(o.Range)
+		if out.Range[0] == out.Range[1] {
+			ck.errAt(o.At.val("range"), "%s: range needs two different numbers, like [0, 1] or [0, 127]", lbl)
+		}
+	}
+	if o.At.good("gamma") {
+		out.Gamma = float64(o.Gamma)
+		if out.Gamma <= 0 || out.Gamma > 10 {
+			ck.errAt(o.At.val("gamma"), "%s: gamma %s is out of range: above 0 and at most 10 (2.2 suits LEDs)", lbl, o.At.val("gamma").Value)
+		}
+	}
+	if o.At.good("frequency") {
+		out.Frequency = float64(o.Frequency)
+		if out.Frequency < 1 || out.Frequency > 1e6 {
+			ck.errAt(o.At.val("frequency"), "%s: frequency %s is out of range: 1Hz to 1MHz (1kHz suits LEDs)", lbl, o.At.val("frequency").Value)
+		}
+	}
+	lo, hi := out.Range[0], out.Range[1]
+	value := func(key string, l outLevel) float64 {
+		v := lo
+		switch {
+		case l.isNum:
+			v = l.num
+		case l.on:
+			v = hi
+		}
+		if o.At.good(key) && (v < min(lo, hi) || v > max(lo, hi)) {
+			ck.errAt(o.At.val(key), "%s: %s %s is outside the range [%s, %s]", lbl, key, o.At.val(key).Value, num(lo), num(hi))
+		}
+		return v
+	}
+	out.InitialValue, out.SafeValue = value("initial", o.Initial), value("safe", o.Safe)
+	out.Initial, out.Safe = false, false
+	if o.At.has("on_message") && o.OnMessage == "pulse" {
+		ck.errAt(o.At.val("on_message"), "%s: on_message: pulse is for digital outputs", lbl)
+	}
 }

@@ -75,3 +75,29 @@ outputs:
 	at = dump.waitFor(oscdumpLine(`/led i 1`), at+1)
 	dump.waitFor(oscdumpLine(`/led i 0`), at+1) // the pulse ended
 }
+
+// liblo's oscsend sets a PWM output with a float; /oscgpio/get reads its
+// value back; a fade ends at its target.
+func TestPWMFromOscsend(t *testing.T) {
+	bridge := runBridge(t, "--config", writeMapping(t, "%s", `
+outputs:
+  - {name: dimmer, kind: pwm, pin: GPIO18, address: /dimmer, gamma: 2.2}
+`))
+	oscsend(t, bridge.port, "/dimmer", "f", "0.5")
+	to := fmt.Sprintf("127.0.0.1:%d", bridge.port)
+	out, _ := oscgpio(t, "send", "--to", to, "--wait", "500ms", "/oscgpio/get", "/dimmer")
+	if !strings.Contains(out, "\n/dimmer f 0.500000") {
+		t.Fatalf("/oscgpio/get /dimmer after /dimmer 0.5:\n%s", out)
+	}
+	oscsend(t, bridge.port, "/dimmer/fade", "f", "1", "f", "0.2")
+	deadline := time.Now().Add(wait)
+	for {
+		out, _ = oscgpio(t, "send", "--to", to, "--wait", "200ms", "/oscgpio/get", "/dimmer")
+		if strings.Contains(out, "\n/dimmer i 1") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the fade did not end at 1:\n%s", out)
+		}
+	}
+}

@@ -139,9 +139,22 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 	}
 
 	// Release what goes away: outputs to their safe level first.
+	keptPWM := map[string]*pwmOut{}
+	for _, o := range b.pwms {
+		if c, ok := findOutput(cfg, o.cfg.Name); ok && samePWM(o.cfg, c) {
+			keptPWM[o.cfg.Name] = o
+			continue
+		}
+		if err := b.safePWM(o, CauseReload); err != nil {
+			fail(fmt.Errorf("output %q on %s: %w", o.cfg.Name, o.cfg.Pin, err))
+		}
+		if err := o.pwm.Close(); err != nil {
+			b.log.Warn("could not release a pwm output", "output", o.cfg.Name, "pin", o.cfg.Pin.Name(), "err", err)
+		}
+	}
 	keptOut := map[string]*output{}
 	for _, o := range oldOuts {
-		if c, ok := findOutput(cfg, o.cfg.Name); ok && c.Pin.BCM == o.cfg.Pin.BCM && c.ActiveLow == o.cfg.ActiveLow {
+		if c, ok := findOutput(cfg, o.cfg.Name); ok && c.Kind == config.OutputDigital && c.Pin.BCM == o.cfg.Pin.BCM && c.ActiveLow == o.cfg.ActiveLow {
 			keptOut[o.cfg.Name] = o
 			continue
 		}
@@ -168,8 +181,30 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 
 	// Outputs, in mapping order.
 	var outs []*output
+	var pwms []*pwmOut
 	var fresh []string // new outputs: their state goes to their feedback at the end
 	for _, c := range cfg.Outputs {
+		if c.Kind != config.OutputDigital {
+			if o := keptPWM[c.Name]; o != nil {
+				o.cfg = c
+				o.point.Addresses = c.Addresses
+				pwms = append(pwms, o)
+				continue
+			}
+			o, err := b.openPWM(c)
+			if err != nil {
+				err = fmt.Errorf("output %q on %s: %w", c.Name, c.Pin, err)
+				if first {
+					b.outs, b.pwms = outs, pwms
+					return err
+				}
+				fail(err)
+				continue
+			}
+			pwms = append(pwms, o)
+			fresh = append(fresh, c.Name)
+			continue
+		}
 		if o := keptOut[c.Name]; o != nil {
 			o.cfg = c
 			o.point.Addresses = c.Addresses
@@ -179,7 +214,7 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 		o, err := b.openOutput(c)
 		if err != nil {
 			if first {
-				b.outs = outs
+				b.outs, b.pwms = outs, pwms
 				return err
 			}
 			fail(err)
@@ -188,7 +223,7 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 		outs = append(outs, o)
 		fresh = append(fresh, c.Name)
 	}
-	b.outs = outs
+	b.outs, b.pwms = outs, pwms
 
 	// Jumpers (sim): remove those the mapping no longer has, add the missing.
 	if b.sim != nil {
@@ -253,7 +288,7 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 	}
 
 	// Routes and destinations, swapped at once (we hold b.mu).
-	routes, err := b.buildRoutes(outs)
+	routes, err := b.buildRoutes(outs, pwms)
 	if err != nil {
 		fail(err)
 	}
@@ -409,7 +444,7 @@ func (b *Bridge) unjumper(j [2]string) {
 
 // buildRoutes makes the address mux for outs, with the bridge's reserved
 // subtrees: /oscgpio/ always, /sim/ on the simulated backend only.
-func (b *Bridge) buildRoutes(outs []*output) (*mux.Mux, error) {
+func (b *Bridge) buildRoutes(outs []*output, pwms []*pwmOut) (*mux.Mux, error) {
 	m := mux.New()
 	var errs []error
 	if err := m.HandlePrefix("/oscgpio/", selfHandler{b}); err != nil {
@@ -425,10 +460,20 @@ func (b *Bridge) buildRoutes(outs []*output) (*mux.Mux, error) {
 			if err := m.Handle(a, o); err != nil {
 				errs = append(errs, fmt.Errorf("output %q: %w", o.cfg.Name, err))
 			}
-			for i, act := range config.OutputActions {
+			for i, act := range digitalActions {
 				if err := m.HandleLiteral(a+"/"+act, o.actions[i]); err != nil {
 					errs = append(errs, fmt.Errorf("output %q: %w", o.cfg.Name, err))
 				}
+			}
+		}
+	}
+	for _, o := range pwms {
+		for _, a := range o.cfg.Addresses {
+			if err := m.Handle(a, o); err != nil {
+				errs = append(errs, fmt.Errorf("output %q: %w", o.cfg.Name, err))
+			}
+			if err := m.HandleLiteral(a+"/fade", o.fade); err != nil {
+				errs = append(errs, fmt.Errorf("output %q: %w", o.cfg.Name, err))
 			}
 		}
 	}
@@ -440,4 +485,11 @@ func samePort(a, b string) bool {
 	_, pa, err1 := net.SplitHostPort(a)
 	_, pb, err2 := net.SplitHostPort(b)
 	return err1 == nil && err2 == nil && pa == pb
+}
+
+// samePWM: the pin and how it is driven are unchanged, so the output keeps
+// its value and is not written (its range, gamma, addresses may change).
+func samePWM(a, b config.Output) bool {
+	return a.Kind == b.Kind && a.Pin.BCM == b.Pin.BCM && a.Frequency == b.Frequency &&
+		a.MinPulse == b.MinPulse && a.MaxPulse == b.MaxPulse
 }

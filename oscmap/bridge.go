@@ -101,6 +101,7 @@ type Bridge struct {
 	srv      *transport.UDP
 	routes   *mux.Mux
 	outs     []*output
+	pwms     []*pwmOut
 	ins      []*input
 	encs     []*encoder
 	sensors  []*sensor
@@ -306,6 +307,12 @@ func (b *Bridge) Close() error {
 			if err := b.safe(o, CauseSafe); err != nil {
 				errs = append(errs, err)
 			}
+		}
+		for _, o := range b.pwms {
+			if err := b.safePWM(o, CauseSafe); err != nil {
+				errs = append(errs, err)
+			}
+			o.pwm.Close()
 		}
 		ins, encs, sensors, adcs := b.ins, b.encs, b.sensors, b.adcs
 		for _, in := range ins {

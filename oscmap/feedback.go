@@ -27,6 +27,11 @@ func (b *Bridge) feedbackFor(name string) (feedbackOf, bool) {
 			return feedbackOf{o.cfg.Addresses[0], o.cfg.Type, o.cfg.Feedback, o.cfg.FeedbackRate, o.point.Value}, len(o.cfg.Feedback) > 0
 		}
 	}
+	for _, o := range b.pwms {
+		if o.cfg.Name == name {
+			return feedbackOf{o.cfg.Addresses[0], o.cfg.Type, o.cfg.Feedback, o.cfg.FeedbackRate, o.point.Value}, len(o.cfg.Feedback) > 0
+		}
+	}
 	for _, in := range b.ins {
 		if in.cfg.Name == name {
 			return feedbackOf{in.cfg.Address, in.cfg.Type, in.cfg.Feedback, in.cfg.FeedbackRate, in.point.Value}, len(in.cfg.Feedback) > 0

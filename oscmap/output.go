@@ -39,11 +39,15 @@ func (a *outputAction) ServeOSC(r *mux.Request) { a.o.action(a.act, r) }
 
 func newOutput(b *Bridge, c config.Output, out *gpio.Out) *output {
 	o := &output{b: b, cfg: c, out: out, point: Point{Name: c.Name, Kind: KindOutput, Pin: c.Pin.Name(), Addresses: c.Addresses}}
-	for i, act := range config.OutputActions {
+	for i, act := range digitalActions {
 		o.actions[i] = &outputAction{o: o, act: act}
 	}
 	return o
 }
+
+// digitalActions are the actions of a digital output (a pwm or servo
+// output has /fade instead).
+var digitalActions = [3]string{"pulse", "blink", "toggle"}
 
 // Defaults and limits of the actions' arguments.
 const (

@@ -108,6 +108,9 @@ func (b *Bridge) pointsLocked() []Point {
 	for _, o := range b.outs {
 		out = append(out, o.point)
 	}
+	for _, o := range b.pwms {
+		out = append(out, o.point)
+	}
 	for _, in := range b.ins {
 		out = append(out, in.point)
 	}
