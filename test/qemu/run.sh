@@ -54,7 +54,7 @@ log() { printf '[%7s] %s\n' "$(elapsed)" "$*"; }
 
 # ---- checks -------------------------------------------------------------
 checks=(boot fsel17 led-initial led-on led-off button-press button-release button-exact
-	led-on-again reload-log reload-kept reload-new reload-serving reload-input refused-log
+	pulse blink led-on-again reload-log reload-kept reload-new reload-serving reload-input refused-log
 	refused-kept exit-code safe-level reload-count reload-unwritten poll-once drivers poweroff)
 declare -A what=(
 	[boot]="guest booted; bridge and dump listening on loopback"
@@ -65,6 +65,8 @@ declare -A what=(
 	[button-press]="dump printed '/button i 1' after GPIO27 was driven high"
 	[button-release]="dump printed '/button i 0' after GPIO27 was driven low"
 	[button-exact]="dump printed exactly '/button i 0' (its state at start), '/button i 1', '/button i 0'"
+	[pulse]="/led/pulse 0.4: GPIO17 went high once and low again by itself, high for 0.25-0.8 s (GPLEV0 sampled)"
+	[blink]="/led/blink 0.4 3: GPIO17 rose exactly 3 times and ended low (GPLEV0 sampled)"
 	[led-on-again]="GPIO17 high again before the reload"
 	[reload-log]="SIGHUP: the log says 'mapping applied' (1 output and 1 input kept) then 'mapping reloaded' why=SIGHUP"
 	[reload-kept]="GPIO17 stayed high and an output all through the reload (GPLEV0, GPFSEL1 sampled)"
@@ -83,7 +85,8 @@ declare -A what=(
 )
 declare -A result=()
 npass=0 nfail=0
-pass() { result[$1]=PASS; npass=$((npass + 1)); printf 'PASS  %-16s %s\n' "$1" "${what[$1]}"; }
+# pass NAME [DETAIL]: DETAIL (a measurement) follows the check's text.
+pass() { result[$1]=PASS; npass=$((npass + 1)); printf 'PASS  %-16s %s%s\n' "$1" "${what[$1]}" "${2:+: $2}"; }
 fail() { result[$1]=FAIL; nfail=$((nfail + 1)); printf 'FAIL  %-16s %s: %s\n' "$1" "${what[$1]}" "$2"; }
 
 qpid='' # the `timeout qemu-system-aarch64` job
@@ -331,6 +334,26 @@ sample17() {
 	fn 17 || return 0
 	((fn == 1)) || samples_notout=$((samples_notout + 1))
 }
+# edges17: one sample of GPIO17 during a pulse or a blink. It keeps each
+# change of level, with the time of the first sample that saw it (us), in
+# edge_t/edge_v, and the longest time between two samples in edge_gap.
+# edges_reset: GPIO17 known low, nothing sampled yet.
+edge_t=() edge_v=() edge_prev=0 edge_n=0 edge_last=0 edge_gap=0
+edges_reset() { edge_t=() edge_v=() edge_prev=0 edge_n=0 edge_last=0 edge_gap=0; }
+edges17() {
+	bit 17 || return 0
+	local t=${EPOCHREALTIME/[.,]/}
+	((edge_last && t - edge_last > edge_gap)) && edge_gap=$((t - edge_last))
+	edge_last=$t edge_n=$((edge_n + 1))
+	if ((lvl != edge_prev)); then
+		edge_t+=("$t") edge_v+=("$lvl") edge_prev=$lvl
+	fi
+	return 0
+}
+# ms US: microseconds as seconds with 3 decimals.
+ms() { printf '%d.%03d' $(($1 / 1000000)) $(($1 % 1000000 / 1000)); }
+# edges_seen: the levels sampled, in order ("1 0 1 0"), and the sampling.
+edges_seen() { echo "levels seen: ${edge_v[*]:-none}; $edge_n samples, at most $(ms "$edge_gap") s apart"; }
 # trace_writes: the guest's writes to the GPIO block inside the marked
 # windows, "WINDOW ADDR VALUE" a line (window 1: the reload, 2: the refused one).
 trace_writes() {
@@ -373,6 +396,53 @@ drive() {
 	if ((r == 0)); then pass button-release; elif [[ -z ${result[button-release]:-} ]]; then fail button-release "not in the console log after ${level_timeout}s (the dump has: ${seen:-nothing})"; fi
 	seen=$(buttons)
 	if [[ $seen == '/button i 0, /button i 1, /button i 0' ]]; then pass button-exact; else fail button-exact "got: ${seen:-nothing}"; fi
+	next || return 1
+
+	# Output actions, from GPIO17 low: the guest sends each after the host's
+	# go, and the host samples GPLEV0 from that go until the guest's next
+	# step line, which it prints once the bridge's log says the action's
+	# timer turned GPIO17 off (once for the pulse, 3 times for the blink).
+	# Outside the reload's marker windows. The window for the pulse is wide:
+	# a sample can come late by a qtest round trip plus an awk of the log,
+	# and QEMU's TCG, on a loaded machine, delays the bridge's timers.
+	step pulse "$step_timeout" || { fail pulse "$why"; return 1; }
+	if ! bit 17 || ((lvl != 0)); then
+		fail pulse "GPIO17 is ${lvl:-?} before the pulse, want 0 ($qt_reply)"
+	fi
+	edges_reset
+	next || return 1
+	step pulsed "$step_timeout" edges17 || { fail pulse "$why"; return 1; }
+	edges17
+	local high
+	if [[ -n ${result[pulse]:-} ]]; then
+		:
+	elif [[ ${edge_v[*]:-} != '1 0' ]]; then
+		fail pulse "want one rise and one fall: $(edges_seen)"
+	else
+		high=$((edge_t[1] - edge_t[0]))
+		if ((high >= 250000 && high <= 800000)); then
+			pass pulse "measured $(ms "$high") s high ($(edges_seen))"
+		else
+			fail pulse "measured $(ms "$high") s high, want 0.25-0.8 s ($(edges_seen))"
+		fi
+	fi
+	if ! bit 17 || ((lvl != 0)); then
+		fail blink "GPIO17 is ${lvl:-?} before the blink, want 0 ($qt_reply)"
+	fi
+	edges_reset
+	next || return 1
+	step blinked "$step_timeout" edges17 || { fail blink "$why"; return 1; }
+	edges17
+	if [[ -n ${result[blink]:-} ]]; then
+		:
+	elif [[ ${edge_v[*]:-} != '1 0 1 0 1 0' ]]; then
+		fail blink "want 3 rises, each followed by a fall, ending low: $(edges_seen)"
+	else
+		local on=() per=() i
+		for i in 0 2 4; do on+=("$(ms $((edge_t[i + 1] - edge_t[i])))"); done
+		for i in 2 4; do per+=("$(ms $((edge_t[i] - edge_t[i - 2])))"); done
+		pass blink "3 rises; on for ${on[*]} s, rise to rise ${per[*]} s ($(edges_seen))"
+	fi
 	next || return 1
 
 	step led-on-again "$step_timeout" || { fail led-on-again "$why"; return 1; }
