@@ -6,9 +6,10 @@
 # linux/arm64, boots them with Debian's arm64 kernel and its stock Pi 3 device
 # tree in `qemu-system-aarch64 -M raspi3b` (pinctrl-bcm2835, /dev/gpiochip0,
 # lines named GPIO17...), runs `oscgpio run --gpio host` there, and checks from
-# outside, through QEMU's qtest, the levels the bridge writes to GPIO17, the
-# reports it sends when GPIO27 is driven, and what a SIGHUP reload does and
-# does not write (QEMU's trace of MMIO writes). See test/qemu/README.md.
+# outside, through QEMU's qtest, the levels the bridge writes to GPIO17 (a
+# pulse and a blink among them, timed by sampling GPLEV0), the reports it
+# sends when GPIO27 is driven, and what a SIGHUP reload does and does not
+# write (QEMU's trace of MMIO writes). See test/qemu/README.md.
 #
 # Usage: bash test/qemu/run.sh        (root, or the tools already installed)
 # Environment:
