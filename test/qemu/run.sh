@@ -6,9 +6,10 @@
 # linux/arm64, boots them with Debian's arm64 kernel and its stock Pi 3 device
 # tree in `qemu-system-aarch64 -M raspi3b` (pinctrl-bcm2835, /dev/gpiochip0,
 # lines named GPIO17...), runs `oscgpio run --gpio host` there, and checks from
-# outside, through QEMU's qtest, the levels the bridge writes to GPIO17, the
-# reports it sends when GPIO27 is driven, and what a SIGHUP reload does and
-# does not write (QEMU's trace of MMIO writes). See test/qemu/README.md.
+# outside, through QEMU's qtest, the levels the bridge writes to GPIO17 (a
+# pulse and a blink among them, timed by sampling GPLEV0), the reports it
+# sends when GPIO27 is driven, and what a SIGHUP reload does and does not
+# write (QEMU's trace of MMIO writes). See test/qemu/README.md.
 #
 # Usage: bash test/qemu/run.sh        (root, or the tools already installed)
 # Environment:
@@ -54,7 +55,7 @@ log() { printf '[%7s] %s\n' "$(elapsed)" "$*"; }
 
 # ---- checks -------------------------------------------------------------
 checks=(boot fsel17 led-initial led-on led-off button-press button-release button-exact
-	led-on-again reload-log reload-kept reload-new reload-serving reload-input refused-log
+	pulse blink led-on-again reload-log reload-kept reload-new reload-serving reload-input refused-log
 	refused-kept exit-code safe-level reload-count reload-unwritten poll-once drivers poweroff)
 declare -A what=(
 	[boot]="guest booted; bridge and dump listening on loopback"
@@ -65,6 +66,8 @@ declare -A what=(
 	[button-press]="dump printed '/button i 1' after GPIO27 was driven high"
 	[button-release]="dump printed '/button i 0' after GPIO27 was driven low"
 	[button-exact]="dump printed exactly '/button i 0' (its state at start), '/button i 1', '/button i 0'"
+	[pulse]="/led/pulse 0.4: GPIO17 went high once and low again by itself, high for 0.25-0.8 s (GPLEV0 sampled)"
+	[blink]="/led/blink 0.4 3: GPIO17 rose exactly 3 times and ended low (GPLEV0 sampled)"
 	[led-on-again]="GPIO17 high again before the reload"
 	[reload-log]="SIGHUP: the log says 'mapping applied' (1 output and 1 input kept) then 'mapping reloaded' why=SIGHUP"
 	[reload-kept]="GPIO17 stayed high and an output all through the reload (GPLEV0, GPFSEL1 sampled)"
@@ -83,7 +86,8 @@ declare -A what=(
 )
 declare -A result=()
 npass=0 nfail=0
-pass() { result[$1]=PASS; npass=$((npass + 1)); printf 'PASS  %-16s %s\n' "$1" "${what[$1]}"; }
+# pass NAME [DETAIL]: DETAIL (a measurement) follows the check's text.
+pass() { result[$1]=PASS; npass=$((npass + 1)); printf 'PASS  %-16s %s%s\n' "$1" "${what[$1]}" "${2:+: $2}"; }
 fail() { result[$1]=FAIL; nfail=$((nfail + 1)); printf 'FAIL  %-16s %s: %s\n' "$1" "${what[$1]}" "$2"; }
 
 qpid='' # the `timeout qemu-system-aarch64` job
@@ -331,6 +335,46 @@ sample17() {
 	fn 17 || return 0
 	((fn == 1)) || samples_notout=$((samples_notout + 1))
 }
+# edges17: one sample of GPIO17 during a pulse or a blink (1 if qtest
+# failed). Each change of level goes to edge_v, with the time (us) of the
+# first sample that saw it in edge_t and of the sample before in edge_p: the
+# change happened in between. edge_gap: the longest time between two samples.
+# edges_reset: GPIO17 was just read low; nothing else sampled yet.
+edge_t=() edge_p=() edge_v=() edge_prev=0 edge_n=0 edge_last=0 edge_gap=0
+now_us() { now=${EPOCHREALTIME/[.,]/}; }
+edges_reset() { now_us; edge_t=() edge_p=() edge_v=() edge_prev=0 edge_n=0 edge_last=$now edge_gap=0; }
+edges17() {
+	bit 17 || return 1
+	now_us
+	((now - edge_last > edge_gap)) && edge_gap=$((now - edge_last))
+	if ((lvl != edge_prev)); then
+		edge_t+=("$now") edge_p+=("$edge_last") edge_v+=("$lvl") edge_prev=$lvl
+	fi
+	edge_last=$now edge_n=$((edge_n + 1))
+}
+# burst17: the sampler of the pulse and blink steps: edges17 without a pause
+# (a qtest round trip apart, no process started) for 100 ms; between bursts
+# step looks at the console log.
+burst17() {
+	now_us
+	local end=$((now + 100000))
+	while edges17 && ((now < end)); do :; done
+	return 0
+}
+# edge_mid I / edge_err I: change I happened at edge_mid +- edge_err (us).
+edge_mid() { echo $(((edge_p[$1] + edge_t[$1]) / 2)); }
+edge_err() { echo $(((edge_t[$1] - edge_p[$1] + 1) / 2)); }
+# span I J: from change I to change J -> $span_us +- $span_err (us), and
+# $span as "S +- E" (seconds).
+span_us=0 span_err=0 span=''
+span() {
+	span_us=$(($(edge_mid "$2") - $(edge_mid "$1"))) span_err=$(($(edge_err "$1") + $(edge_err "$2")))
+	span="$(ms "$span_us") +- $(ms "$span_err")"
+}
+# ms US: microseconds as seconds with 3 decimals.
+ms() { printf '%d.%03d' $(($1 / 1000000)) $(($1 % 1000000 / 1000)); }
+# edges_seen: the levels sampled, in order ("1 0 1 0"), and the sampling.
+edges_seen() { echo "levels seen: ${edge_v[*]:-none}; $edge_n samples, at most $(ms "$edge_gap") s apart"; }
 # trace_writes: the guest's writes to the GPIO block inside the marked
 # windows, "WINDOW ADDR VALUE" a line (window 1: the reload, 2: the refused one).
 trace_writes() {
@@ -373,6 +417,57 @@ drive() {
 	if ((r == 0)); then pass button-release; elif [[ -z ${result[button-release]:-} ]]; then fail button-release "not in the console log after ${level_timeout}s (the dump has: ${seen:-nothing})"; fi
 	seen=$(buttons)
 	if [[ $seen == '/button i 0, /button i 1, /button i 0' ]]; then pass button-exact; else fail button-exact "got: ${seen:-nothing}"; fi
+	next || return 1
+
+	# Output actions, from GPIO17 low: the guest sends each after the host's
+	# go, and the host samples GPLEV0 from that go until the guest's next
+	# step line, which it prints once the bridge's log says the action's
+	# timer turned GPIO17 off (once for the pulse, 3 times for the blink).
+	# Outside the reload's marker windows. Samples come a qtest round trip
+	# apart, but a look at the log between bursts, or a loaded machine, can
+	# delay one: an edge is placed between the samples around it, and the
+	# pulse's time is checked only when that is known to +- 0.15 s. The
+	# window (0.25-0.8 s) is wide as QEMU's TCG, on a loaded machine, can
+	# delay the bridge's timers.
+	step pulse "$step_timeout" || { fail pulse "$why"; return 1; }
+	if ! bit 17 || ((lvl != 0)); then
+		fail pulse "GPIO17 is ${lvl:-?} before the pulse, want 0 ($qt_reply)"
+	fi
+	edges_reset
+	next || return 1
+	step pulsed "$step_timeout" burst17 || { fail pulse "$why"; return 1; }
+	edges17 || true
+	if [[ -n ${result[pulse]:-} ]]; then
+		:
+	elif [[ ${edge_v[*]:-} != '1 0' ]]; then
+		fail pulse "want one rise and one fall: $(edges_seen)"
+	else
+		span 0 1
+		if ((span_err > 150000)); then
+			fail pulse "high for $span s: the samples around the edges are too far apart to tell ($(edges_seen))"
+		elif ((span_us >= 250000 && span_us <= 800000)); then
+			pass pulse "measured $span s high ($(edges_seen))"
+		else
+			fail pulse "measured $span s high, want 0.25-0.8 s ($(edges_seen))"
+		fi
+	fi
+	if ! bit 17 || ((lvl != 0)); then
+		fail blink "GPIO17 is ${lvl:-?} before the blink, want 0 ($qt_reply)"
+	fi
+	edges_reset
+	next || return 1
+	step blinked "$step_timeout" burst17 || { fail blink "$why"; return 1; }
+	edges17 || true
+	if [[ -n ${result[blink]:-} ]]; then
+		:
+	elif [[ ${edge_v[*]:-} != '1 0 1 0 1 0' ]]; then
+		fail blink "want 3 rises, each followed by a fall, ending low: $(edges_seen)"
+	else
+		local on=() per=() i
+		for i in 0 2 4; do span "$i" $((i + 1)) && on+=("$span"); done
+		for i in 2 4; do span $((i - 2)) "$i" && per+=("$span"); done
+		pass blink "3 rises; on for ${on[0]}, ${on[1]}, ${on[2]} s; rise to rise ${per[0]}, ${per[1]} s ($(edges_seen))"
+	fi
 	next || return 1
 
 	step led-on-again "$step_timeout" || { fail led-on-again "$why"; return 1; }

@@ -27,7 +27,10 @@
 //
 // Steps: ready (the bridge and the dump are listening), led-on (sent /led 1),
 // led-off (sent /led 0), button (the host drives GPIO27 high then low and
-// watches the dump), led-on-again (sent /led 1 once more), reloaded (wrote
+// watches the dump), pulse (about to send /led/pulse 0.4; the host samples
+// GPIO17 from its go on), pulsed (the bridge's log said its timer turned
+// GPIO17 off; then /led/blink 0.4 3 is sent), blinked (the log said so three
+// times), led-on-again (sent /led 1 once more), reloaded (wrote
 // reloadMapping over the mapping file, sent SIGHUP and saw the bridge's
 // outcome in its log: "RELOAD reloaded" printed before), led-off-reloaded
 // (sent /led 0 to the reloaded bridge), button-again (the host drives GPIO27
@@ -76,6 +79,9 @@ const (
 	// reloadTimeout bounds the wait for the bridge's log to say how a
 	// reload ended.
 	reloadTimeout = 20 * time.Second
+	// actionTimeout bounds the wait for each timer step of a pulse or a
+	// blink (0.2-0.4 s each) to show in the bridge's log.
+	actionTimeout = 20 * time.Second
 )
 
 // mapping is the bridge's first mapping file: one output, one input polled at
@@ -256,6 +262,30 @@ func (l *lineLog) waitFor(c *child, from int, timeout time.Duration, subs ...str
 	}
 }
 
+// waitIndex is waitFor for one substring: it returns the index of the
+// first line from index from on that contains sub.
+func (l *lineLog) waitIndex(c *child, from int, timeout time.Duration, sub string) (int, error) {
+	deadline := time.After(timeout)
+	for {
+		l.mu.Lock()
+		lines, more := l.lines[from:], l.more
+		l.mu.Unlock()
+		for i, line := range lines {
+			if strings.Contains(line, sub) {
+				return from + i, nil
+			}
+		}
+		from += len(lines)
+		select {
+		case <-more:
+		case <-c.done:
+			return 0, fmt.Errorf("%s exited (%s) before its log said %q", c.name, c.status(), sub)
+		case <-deadline:
+			return 0, fmt.Errorf("%s's log did not say %q within %v", c.name, sub, timeout)
+		}
+	}
+}
+
 // child is a process started by this init.
 type child struct {
 	name     string
@@ -375,6 +405,29 @@ func (g *guest) send(address string, args ...string) error {
 	if c.waitErr != nil {
 		return fmt.Errorf("%s: %v", strings.Join(argv, " "), c.waitErr)
 	}
+	return nil
+}
+
+// timerLow is the bridge's log line for GPIO17 turned off by its own timer
+// (the end of a pulse, or of one on-phase of a blink).
+const timerLow = `msg="GPIO17 -> low" output=led cause=timer`
+
+// action sends an output action with `oscgpio send` and waits until the
+// bridge's log says that its timer turned GPIO17 off lows times: the pulse
+// or the blink is over. It prints "ACTION address args: N timer lows".
+func (g *guest) action(lows int, address string, args ...string) error {
+	from := g.bLog.len()
+	if err := g.send(address, args...); err != nil {
+		return err
+	}
+	for n := 1; n <= lows; n++ {
+		i, err := g.bLog.waitIndex(g.bridge, from, actionTimeout, timerLow)
+		if err != nil {
+			return fmt.Errorf("%s %s: timer low %d of %d: %w", address, strings.Join(args, " "), n, lows, err)
+		}
+		from = i + 1
+	}
+	g.con.printf("ACTION %s %s: %d timer lows in the bridge's log", address, strings.Join(args, " "), lows)
 	return nil
 }
 
@@ -605,6 +658,26 @@ func (g *guest) run() error {
 	if err := g.step("button"); err != nil {
 		return err
 	}
+
+	// Output actions, GPIO17 low before each: a pulse, then a blink. The
+	// host samples GPLEV0 from the go of "pulse" (and of "pulsed") until
+	// the next step line; the bridge's own timers end both.
+	if err := g.step("pulse"); err != nil {
+		return err
+	}
+	if err := g.action(1, "/led/pulse", "0.4"); err != nil {
+		return err
+	}
+	if err := g.step("pulsed"); err != nil {
+		return err
+	}
+	if err := g.action(3, "/led/blink", "0.4", "3"); err != nil {
+		return err
+	}
+	if err := g.step("blinked"); err != nil {
+		return err
+	}
+
 	if err := g.send("/led", "i:1"); err != nil {
 		return err
 	}
