@@ -3,8 +3,10 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -262,5 +264,87 @@ func TestBenchAgainstBridge(t *testing.T) {
 	}
 	if res.BestRate < 1000 || res.RTT.Summary.P50 <= 0 || res.CountersBefore == nil {
 		t.Errorf("bench result: best rate %d, p50 %v µs, bridge counters %v; want 1000 msg/s loss-free, a round trip, the counters", res.BestRate, res.RTT.Summary.P50, res.CountersBefore)
+	}
+}
+
+// A log reader that goes away (`oscgpio run 2>&1 | head`) does not kill the
+// bridge with SIGPIPE: it goes on, and SIGTERM still stops it safely.
+func TestBrokenLogPipe(t *testing.T) {
+	mon := newPeer(t)
+	file := writeMapping(t, strings.Replace(jumperMapping, "debounce: 5ms", "debounce: 0s", 1), mon.port())
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "run", "--gpio", "sim", "--listen", "127.0.0.1:0", "--config", file)
+	cmd.Stderr = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	r.Close() // the reader went away
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	port := udpPortOf(t, cmd.Process.Pid)
+	mon.expect("/button i 0") // its state at start
+	src := newPeer(t)
+	for i := 0; i < 50; i++ { // each logged at info: writes to the broken pipe
+		src.send(port, osc.NewMessage("/led", int32((i+1)%2)))
+		mon.expect(fmt.Sprintf("/button i %d", (i+1)%2))
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM with the log pipe broken: %v", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("no exit after SIGTERM")
+	}
+}
+
+// SIGQUIT stops the bridge like SIGTERM: outputs safe, exit 0 (Go's default
+// would dump goroutines and exit 2 with the outputs as they were).
+func TestSIGQUITIsSafe(t *testing.T) {
+	bridge := runBridge(t)
+	if code := bridge.stop(syscall.SIGQUIT); code != 0 {
+		t.Fatalf("exit code %d after SIGQUIT, want 0", code)
+	}
+	bridge.waitFor(`msg="output at safe level" name=led`, 0)
+}
+
+// Under systemd (Type=notify) the bridge says READY=1 once it listens and
+// feeds the watchdog at half WATCHDOG_USEC.
+func TestSystemdNotify(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "notify")
+	l, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	cmd := exec.Command(bin, "run", "--gpio", "sim", "--listen", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=200000")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	l.SetReadDeadline(time.Now().Add(wait))
+	buf := make([]byte, 512)
+	var got []string
+	for len(got) < 3 {
+		n, err := l.Read(buf)
+		if err != nil {
+			t.Fatalf("notify socket: %v (got %q)", err, got)
+		}
+		got = append(got, string(buf[:n]))
+	}
+	if !strings.HasPrefix(got[0], "READY=1") || got[1] != "WATCHDOG=1" || got[2] != "WATCHDOG=1" {
+		t.Errorf("notify messages %q, want READY=1 then WATCHDOG=1 twice", got)
 	}
 }

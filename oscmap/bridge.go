@@ -294,6 +294,25 @@ func (b *Bridge) Run(ctx context.Context) (err error) {
 	}
 }
 
+// Alive reports whether the engine answers: it takes the lock that every
+// message, input event and timer takes, so a stuck handler makes it wait
+// (until ctx is done, then false). systemd's watchdog asks it.
+func (b *Bridge) Alive(ctx context.Context) bool {
+	got := make(chan bool, 1)
+	go func() {
+		b.mu.Lock()
+		closed := b.closed
+		b.mu.Unlock()
+		got <- !closed
+	}()
+	select {
+	case ok := <-got:
+		return ok
+	case <-ctx.Done():
+		return false
+	}
+}
+
 // Close stops the handling of messages, puts every output at its safe level,
 // stops the input watchers and releases the sockets and the pins. A message
 // being handled finishes first; none is handled after. It is safe to call

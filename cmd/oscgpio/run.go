@@ -60,10 +60,14 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 
 	// Signals are caught before any pin is touched, so a stop during start-up
 	// still ends with the outputs safe.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGQUIT too: Go's default (a stack dump, exit 2) would skip the safe
+	// levels. SIGPIPE is caught so that a log reader that went away (`run
+	// 2>&1 | head`, a restarted collector) costs log lines, not the process.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGQUIT)
 	defer stop()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	defer signal.Stop(hup)
 
 	backend, err := gpio.Open(*kind, log)
@@ -120,6 +124,10 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}()
+
+	// systemd (Type=notify): ready once listening, and alive while the
+	// engine answers (WatchdogSec=); nothing runs when systemd asks nothing.
+	go notifySystemd(runCtx, b, log)
 
 	runErr := b.Run(ctx)
 	runDone()
