@@ -61,3 +61,18 @@ func TestPWMOutputs(t *testing.T) {
 		}
 	}
 }
+
+func TestWatchdogKeys(t *testing.T) {
+	c, err := Parse("m.yaml", []byte("watchdog: 2s\noutputs:\n  - {name: a, pin: GPIO17, address: /a}\n  - {name: b, pin: GPIO22, address: /b, watchdog: 500ms}\n  - {name: c, pin: GPIO23, address: /c, watchdog: 0s}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := []time.Duration{c.Outputs[0].Watchdog, c.Outputs[1].Watchdog, c.Outputs[2].Watchdog}; got[0] != 2*time.Second || got[1] != 500*time.Millisecond || got[2] != 0 {
+		t.Errorf("watchdogs %v, want [2s 500ms 0s]", got)
+	}
+	for _, text := range []string{"watchdog: 10ms\n", "outputs: [{name: a, pin: GPIO17, address: /a, watchdog: 2h}]\n"} {
+		if _, err := Parse("m.yaml", []byte(text)); err == nil || !strings.Contains(err.Error(), "watchdog") || !strings.Contains(err.Error(), "out of range") {
+			t.Errorf("%q: %v, want a watchdog range error", text, err)
+		}
+	}
+}

@@ -69,6 +69,7 @@ const (
 	maxPulse            = time.Hour
 	minHold             = 10 * time.Millisecond // hold and repeat are 0 (off) or minHold..maxHold
 	maxHold             = time.Minute
+	minWatchdog         = 100 * time.Millisecond // watchdog is 0 (off) or minWatchdog..1h
 )
 
 // The input modes (Input.Mode).
@@ -134,6 +135,12 @@ type Output struct {
 	Frequency               float64       // pwm: Hz, 1000 by default (200 on software PWM); servo: 50
 	MinPulse, MaxPulse      time.Duration // servo: the pulse at the bottom and the top of Range (1000us, 2000us)
 	InitialValue, SafeValue float64
+
+	// Watchdog, when not 0, puts the output at its safe level when no
+	// message has reached it (or /oscgpio/heartbeat the bridge) for that
+	// long; the next message brings it back. The file's top-level watchdog
+	// is the default of every output.
+	Watchdog time.Duration
 }
 
 // The kinds of output (Output.Kind).

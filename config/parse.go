@@ -232,11 +232,11 @@ func contains(list []string, s string) bool {
 }
 
 // mainKeys are the top keys most files have, for the message about a file
-// that is not a mapping: every top key but adcs and reply_port.
+// that is not a mapping: every top key but adcs, reply_port and watchdog.
 func mainKeys() []string {
 	var ks []string
 	for _, k := range topKeys {
-		if k != "adcs" && k != "reply_port" {
+		if k != "adcs" && k != "reply_port" && k != "watchdog" {
 			ks = append(ks, k)
 		}
 	}

@@ -22,6 +22,7 @@ import (
 type fileSpec struct {
 	Listen       listenAddr      `yaml:"listen" example:"127.0.0.1:5005"`
 	ReplyPort    port            `yaml:"reply_port" example:"53001"`
+	Watchdog     duration        `yaml:"watchdog" example:"2s"`
 	Destinations destinationList `yaml:"destinations"`
 	Outputs      []outputSpec    `yaml:"outputs,empty" item:"an output"`
 	Inputs       []inputSpec     `yaml:"inputs,empty" item:"an input"`
@@ -51,6 +52,7 @@ type outputSpec struct {
 	Pulse     duration   `yaml:"pulse" example:"100ms"`
 	OnMessage onMessage  `yaml:"on_message"`
 	Duty      number     `yaml:"duty" example:"0.5"`
+	Watchdog  duration   `yaml:"watchdog" example:"2s"`
 	// Feedback (issue 8): the output's changes sent to destinations.
 	Type         oscType   `yaml:"type"`
 	Feedback     destNames `yaml:"feedback"`

@@ -29,11 +29,12 @@ type use struct {
 // checker holds what the pass has seen so far, and the Config it builds.
 type checker struct {
 	*decoder
-	c     *Config
-	names map[string]use  // output and input names
-	pins  map[int]use     // BCM number -> user
-	addrs map[string]use  // output addresses
-	dests map[string]bool // destination names, including ones with errors
+	watchdog time.Duration // the file's default for outputs
+	c        *Config
+	names    map[string]use  // output and input names
+	pins     map[int]use     // BCM number -> user
+	addrs    map[string]use  // output addresses
+	dests    map[string]bool // destination names, including ones with errors
 
 	busPins map[int]busPin     // BCM number -> the adc whose bus needs it
 	adcs    map[string]*adcUse // adc names, including ones with errors
@@ -47,15 +48,17 @@ type checker struct {
 // Config it describes (meaningful only if d has no errors).
 func (f *fileSpec) validate(d *decoder) *Config {
 	ck := &checker{
-		decoder: d,
-		c:       &Config{File: d.file, Listen: string(f.Listen), ReplyPort: int(f.ReplyPort)},
-		names:   map[string]use{},
-		pins:    map[int]use{},
-		addrs:   map[string]use{},
-		dests:   map[string]bool{},
-		busPins: map[int]busPin{},
-		adcs:    map[string]*adcUse{},
+		decoder:  d,
+		c:        &Config{File: d.file, Listen: string(f.Listen), ReplyPort: int(f.ReplyPort)},
+		watchdog: time.Duration(f.Watchdog),
+		names:    map[string]use{},
+		pins:     map[int]use{},
+		addrs:    map[string]use{},
+		dests:    map[string]bool{},
+		busPins:  map[int]busPin{},
+		adcs:     map[string]*adcUse{},
 	}
+	ck.inRange(&f.At, "watchdog", f.Watchdog, minWatchdog, time.Hour, "0 (off) or 100ms to 1h, like watchdog: 2s")
 	for _, ds := range f.Destinations {
 		ck.dests[ds.name] = true
 		if ds.ok {
@@ -120,6 +123,11 @@ func (o *outputSpec) check(ck *checker) {
 	}
 	out.Feedback = ck.feedback(&o.At, lbl, o.Feedback, o.FeedbackRate)
 	o.checkKind(ck, lbl, &out)
+	out.Watchdog = ck.watchdog
+	if o.At.has("watchdog") {
+		ck.inRange(&o.At, "watchdog", o.Watchdog, minWatchdog, time.Hour, "0 (off) or 100ms to 1h, like watchdog: 2s")
+		out.Watchdog = time.Duration(o.Watchdog)
+	}
 	if o.At.good("pulse") && (o.Pulse < duration(minPulse) || o.Pulse > duration(maxPulse)) {
 		ck.errAt(o.At.val("pulse"), "pulse %s is out of range: use 1ms to 1h, like pulse: 100ms", o.At.val("pulse").Value)
 	}

@@ -117,3 +117,28 @@ func TestTimersEndSafe(t *testing.T) {
 	clk.Advance(10 * time.Second)
 	f.empty()
 }
+
+// The watchdog: no message for its time puts the output at its safe level;
+// /oscgpio/heartbeat keeps it alive; the next message brings it back.
+func TestWatchdog(t *testing.T) {
+	clk := newFakeClock()
+	b := startOn(t, gpio.NewSim(quiet()), `
+watchdog: 2s
+outputs:
+  - {name: heat, pin: GPIO17, address: /heat, safe: "off"}
+  - {name: fog, kind: pwm, pin: GPIO18, address: /fog, safe: 0, watchdog: 0}
+`, Options{Listen: "127.0.0.1:0", Logger: quiet(), clock: clk})
+	f := subscribe(t, b)
+	sendAndWait(t, b, osc.NewMessage("/heat", int32(1)), osc.NewMessage("/fog", float32(0.5)))
+	f.expect("heat", 1, CauseOSC)
+	f.expect("fog", 0.5, CauseOSC)
+	clk.Advance(1900 * time.Millisecond)
+	sendAndWait(t, b, osc.NewMessage("/oscgpio/heartbeat"))
+	clk.Advance(1900 * time.Millisecond)
+	f.empty()
+	clk.Advance(200 * time.Millisecond)
+	f.expect("heat", 0, CauseWatchdog)
+	f.empty() // fog has watchdog: 0 (off), overriding the file's
+	sendAndWait(t, b, osc.NewMessage("/heat", int32(1)))
+	f.expect("heat", 1, CauseOSC)
+}

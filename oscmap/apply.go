@@ -317,6 +317,9 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 		in.publish(now, CauseStart)
 		in.start()
 	}
+	// Watchdogs run from the start (and a reload re-arms them with the
+	// mapping's times).
+	b.heartbeat()
 	// New outputs' initial levels were published before the feedback
 	// destinations were set: send them now.
 	for _, name := range fresh {

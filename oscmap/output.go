@@ -27,6 +27,7 @@ type output struct {
 	gen   uint64
 
 	actions [3]*outputAction // the handlers of <address>/pulse, /blink, /toggle
+	wd      outWatchdog
 }
 
 // outputAction handles <address>/pulse, /blink or /toggle of an output.
@@ -59,6 +60,7 @@ const (
 // ServeOSC applies one message routed to the output.
 func (o *output) ServeOSC(r *mux.Request) {
 	b, m := o.b, r.Msg
+	o.kickWatchdog()
 	if o.cfg.OnMessage == "pulse" {
 		if len(m.Arguments) > 0 {
 			if on, err := Bool(m.Arguments[0]); err != nil || !on {
@@ -140,6 +142,7 @@ func (o *output) after(d time.Duration, f func()) {
 // /toggle.
 func (o *output) action(act string, r *mux.Request) {
 	b, m := o.b, r.Msg
+	o.kickWatchdog()
 	arg := func(i int, what string) (float64, bool, bool) { // value, given, good
 		if len(m.Arguments) <= i {
 			return 0, false, true
@@ -267,6 +270,9 @@ func levelWord(high bool) string {
 // or blink ends first.
 func (b *Bridge) safe(o *output, cause Cause) error {
 	o.stopTimer()
+	if cause != CauseWatchdog {
+		o.wd.stop()
+	}
 	if err := o.out.Set(o.cfg.Safe); err != nil {
 		b.log.Error("could not set the safe level", "output", o.cfg.Name, "pin", o.cfg.Pin.Name(), "err", err)
 		return err

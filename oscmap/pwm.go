@@ -34,6 +34,7 @@ type pwmOut struct {
 	gen   uint64
 
 	fade *pwmFade // the handler of <address>/fade
+	wd   outWatchdog
 }
 
 type pwmFade struct{ o *pwmOut }
@@ -92,6 +93,7 @@ func (o *pwmOut) set(v float64, cause Cause, from netip.AddrPort) bool {
 // off) is the top or the bottom of the range. A new value ends a fade.
 func (o *pwmOut) ServeOSC(r *mux.Request) {
 	b := o.b
+	o.kickWatchdog()
 	v, ok := o.argValue(r, 0)
 	if !ok {
 		return
@@ -143,6 +145,7 @@ func (o *pwmOut) stopFade() {
 // says), stopped by any new value.
 func (o *pwmOut) startFade(r *mux.Request) {
 	b := o.b
+	o.kickWatchdog()
 	target, ok := o.argValue(r, 0)
 	if !ok {
 		return
@@ -186,6 +189,9 @@ func (o *pwmOut) startFade(r *mux.Request) {
 // safePWM sets the output's safe value; a fade ends first.
 func (b *Bridge) safePWM(o *pwmOut, cause Cause) error {
 	o.stopFade()
+	if cause != CauseWatchdog {
+		o.wd.stop()
+	}
 	if !o.set(o.cfg.SafeValue, cause, netip.AddrPort{}) {
 		return errPWMSafe
 	}

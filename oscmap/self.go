@@ -19,7 +19,8 @@ type selfHandler struct{ b *Bridge }
 // ServeOSC answers /oscgpio/get [pattern] with one message per point whose
 // address matches (every point without a pattern): its address and current
 // value (/led 1). /oscgpio/sync sends every point's value to its feedback
-// destinations. It answers /oscgpio/stats with the counters, to the sender, from the
+// destinations. /oscgpio/heartbeat re-arms every output's watchdog without
+// changing anything. It answers /oscgpio/stats with the counters, to the sender, from the
 // listening socket: one message /oscgpio/stats whose arguments are pairs of
 // a name (s) and a value (i, at most 2147483647): packets, filtered,
 // messages, handled, applied, unmatched, rejected, malformed, kernel_drops,
@@ -38,6 +39,8 @@ func (h selfHandler) ServeOSC(r *mux.Request) {
 		b.answer(r, reply)
 	case "/oscgpio/sync":
 		b.sync()
+	case "/oscgpio/heartbeat":
+		b.heartbeat()
 	case "/oscgpio/get":
 		pattern := ""
 		if len(r.Msg.Arguments) > 0 {
