@@ -348,3 +348,14 @@ func TestSystemdNotify(t *testing.T) {
 		t.Errorf("notify messages %q, want READY=1 then WATCHDOG=1 twice", got)
 	}
 }
+
+// kill -USR1 prints every counter in the log, whatever --log-level says.
+func TestSIGUSR1PrintsCounters(t *testing.T) {
+	p := start(t, bin, "run", "--gpio", "sim", "--listen", "127.0.0.1:0", "--log-level", "error")
+	port := udpPortOf(t, p.cmd.Process.Pid)
+	newPeer(t).waitStats(port, "a start", func(st map[string]int) bool { return st["messages"] >= 1 })
+	if err := p.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor(`msg="oscgpio counters" packets=[0-9]+ .*reloads=0 log_lines_dropped=0`, 0)
+}

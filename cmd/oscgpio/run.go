@@ -107,6 +107,21 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 			}
 		})
 	}
+	usr1 := make(chan os.Signal, 1)
+	notifyUSR1(usr1)
+	defer signal.Stop(usr1)
+	go func() {
+		// SIGUSR1: every counter in the log now, whatever --log-level says.
+		summary := slog.New(slog.NewTextHandler(lw, nil))
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-usr1:
+				summary.Info("oscgpio counters", slog.Any("", b.Counters()), "log_lines_dropped", lw.Dropped())
+			}
+		}
+	}()
 	go func() {
 		// A panic while reloading still leaves the outputs safe.
 		defer func() {
