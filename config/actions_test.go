@@ -54,6 +54,7 @@ func TestPWMOutputs(t *testing.T) {
 		{"outputs: [{name: a, pin: GPIO18, address: /a, gamma: 2}]", `gamma is a setting of kind: pwm outputs`},
 		{"outputs: [{name: a, kind: pwm, pin: GPIO18, address: /a, initial: 2}]", `initial 2 is outside the range [0, 1]`},
 		{"outputs: [{name: a, kind: dimmer, pin: GPIO18, address: /a}]", `kind must be one of digital, pwm, servo`},
+		{"outputs: [{name: a, kind: servo, pin: GPIO18, address: /a, min_pulse: 2000us}]", `max_pulse (2ms) must be longer than min_pulse (2ms)`},
 	} {
 		_, err := Parse("m.yaml", []byte(c.text))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

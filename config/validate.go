@@ -420,8 +420,12 @@ func (o *outputSpec) checkKind(ck *checker, lbl string, out *Output) {
 				ck.errAt(o.At.val(key), "%s: %s %s is out of range: a servo takes pulses of 500us to 2500us (1000us-2000us for most)", lbl, key, o.At.val(key).Value)
 			}
 		}
-		if out.MinPulse >= out.MaxPulse && o.At.good("min_pulse") && o.At.good("max_pulse") {
-			ck.errAt(o.At.val("max_pulse"), "%s: max_pulse must be longer than min_pulse", lbl)
+		if out.MinPulse >= out.MaxPulse && !o.At.bad["min_pulse"] && !o.At.bad["max_pulse"] {
+			at := o.At.val("max_pulse")
+			if !o.At.has("max_pulse") {
+				at = o.At.val("min_pulse")
+			}
+			ck.errAt(at, "%s: max_pulse (%v) must be longer than min_pulse (%v)", lbl, out.MaxPulse, out.MinPulse)
 		}
 	}
 	if o.At.good("range") {

@@ -86,6 +86,13 @@ func TestBlink(t *testing.T) {
 	f.expect("led", 0, CauseOSC)
 	clk.Advance(time.Second)
 	f.empty()
+	// A count below 1 is one blink, not "until a new level".
+	sendAndWait(t, b, osc.NewMessage("/led/blink", float32(0.1), float32(0.4)))
+	f.expect("led", 1, CauseOSC)
+	clk.Advance(ms(25))
+	f.expect("led", 0, CauseTimer)
+	clk.Advance(time.Second)
+	f.empty()
 }
 
 func TestToggleAndPatterns(t *testing.T) {

@@ -328,7 +328,11 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 			if b.fbLimits == nil {
 				b.fbLimits = map[string]*fbLimit{}
 			}
-			b.fbLimits[name] = &fbLimit{lastAt: now}
+			if l := b.fbLimits[name]; l != nil {
+				l.lastAt = now
+			} else {
+				b.fbLimits[name] = &fbLimit{lastAt: now}
+			}
 		}
 	}
 	if oldSrv != nil {
@@ -490,9 +494,10 @@ func samePort(a, b string) bool {
 	return err1 == nil && err2 == nil && pa == pb
 }
 
-// samePWM: the pin and how it is driven are unchanged, so the output keeps
-// its value and is not written (its range, gamma, addresses may change).
+// samePWM: the pin, how it is driven and what its values mean are
+// unchanged, so the output keeps its value and is not written (its
+// addresses, safe value, feedback may change).
 func samePWM(a, b config.Output) bool {
 	return a.Kind == b.Kind && a.Pin.BCM == b.Pin.BCM && a.Frequency == b.Frequency &&
-		a.MinPulse == b.MinPulse && a.MaxPulse == b.MaxPulse
+		a.MinPulse == b.MinPulse && a.MaxPulse == b.MaxPulse && a.Range == b.Range && a.Gamma == b.Gamma
 }

@@ -331,7 +331,7 @@ func (b *Bridge) Close() error {
 			if err := b.safePWM(o, CauseSafe); err != nil {
 				errs = append(errs, err)
 			}
-			o.pwm.Close()
+			o.closeAtExit()
 		}
 		ins, encs, sensors, adcs := b.ins, b.encs, b.sensors, b.adcs
 		for _, in := range ins {

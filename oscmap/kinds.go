@@ -2,6 +2,7 @@ package oscmap
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/oscgpio/oscgpio/config"
@@ -39,7 +40,10 @@ func (b *Bridge) stopOtherKinds(cfg *config.Config) otherKinds {
 			k.keptEnc[en.cfg.Name] = en
 			continue
 		}
-		en.stop(200 * time.Millisecond)
+		if !en.stop(200 * time.Millisecond) {
+			b.log.Error("encoder watcher did not stop: its pins are not released (restart the bridge to free them)", "input", en.name, "pins", en.pins)
+			continue
+		}
 		k.goneEnc = append(k.goneEnc, en)
 	}
 	for _, s := range sensors {
@@ -85,10 +89,14 @@ func (b *Bridge) applyOtherKinds(cfg *config.Config, k otherKinds, first bool, f
 		switch c.Kind {
 		case config.KindEncoder:
 			if en := k.keptEnc[c.Name]; en != nil {
+				old := en.value() // the value, kept in the new mode and bounds
 				en.cfg = c
-				if en.cfg.Mode == "absolute" {
-					en.pos = min(max(en.pos, 0), en.positions()-1)
+				if c.Mode == "absolute" {
+					en.pos = min(max(int(math.Round((old-c.Min)/c.Step)), 0), en.positions()-1)
+				} else {
+					en.pos = int(math.Round(old))
 				}
+				en.point.Value = en.value()
 				en.point.Addresses = []string{c.Address}
 				encs = append(encs, en)
 				continue
@@ -107,6 +115,7 @@ func (b *Bridge) applyOtherKinds(cfg *config.Config, k otherKinds, first bool, f
 		case config.KindAnalog:
 			if s := k.keptSensor[c.Name]; s != nil {
 				s.cfg = c
+				s.point.Addresses = []string{c.Address}
 				sensors = append(sensors, s)
 				continue
 			}

@@ -239,3 +239,24 @@ func TestSensorSampleAllocatesNothing(t *testing.T) {
 		t.Errorf("%v allocations per sample, want 0", allocs)
 	}
 }
+
+// A reload that changes an absolute encoder's bounds keeps its value (not
+// its position), and its point says so.
+func TestEncoderReloadKeepsValue(t *testing.T) {
+	sim := gpio.NewSim(quiet())
+	b := startOn(t, sim, encoderMapping, Options{Listen: "127.0.0.1:0", Logger: quiet()})
+	f := subscribe(t, b)
+	turn(t, sim, "GPIO20", "GPIO21", 1, 2)
+	f.expect("vol", 1, CauseEdge)
+	f.expect("vol", 2, CauseEdge)
+	if err := b.Apply(mustParse(t, strings.Replace(encoderMapping, "mode: absolute, min: 0, max: 3", "mode: absolute, min: 1, max: 5", 1))); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range b.Points() {
+		if p.Name == "vol" && p.Value != 2 {
+			t.Errorf("vol after the reload: %v, want 2", p.Value)
+		}
+	}
+	turn(t, sim, "GPIO20", "GPIO21", 1, 1)
+	f.expect("vol", 3, CauseEdge)
+}

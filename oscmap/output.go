@@ -186,7 +186,7 @@ func (o *output) action(act string, r *mux.Request) {
 			return
 		}
 		if given {
-			count = int(min(n, 1e9))
+			count = max(1, int(math.Round(min(n, 1e9)))) // a count below 1 is one blink, never "forever"
 		}
 		o.blink(period, count, r.From)
 	case "toggle":
@@ -250,7 +250,7 @@ func (o *output) set(on bool, cause Cause, from netip.AddrPort) {
 		return
 	}
 	o.on = on
-	now := time.Now()
+	now := o.b.clock.Now()
 	o.point.Value, o.point.Changed, o.point.Cause, o.point.From = boolValue(on), now, cause, from
 	b := o.b
 	if b.logOK(slog.LevelInfo) {

@@ -204,3 +204,22 @@ var errPWMSafe = errorString("could not set the safe value")
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+// closeAtExit releases the PWM when its safe value is a duty of 0 (closing
+// drives the pin low). Otherwise a hardware PWM (the kernel's, periph's)
+// is left running at the safe duty, as the kernel keeps it after the
+// process ends, so a lamp stays lit and a servo holds its safe angle; a
+// software PWM, which ends with the process, is closed (the pin goes low),
+// and the log says so.
+func (o *pwmOut) closeAtExit() {
+	if o.duty(o.cfg.SafeValue) == 0 {
+		o.pwm.Close()
+		return
+	}
+	if _, soft := o.pwm.(*gpio.SoftPWM); soft {
+		o.b.log.Warn("software PWM ends with the bridge: the pin goes low, not to the safe value", "output", o.cfg.Name, "pin", o.cfg.Pin.Name())
+		o.pwm.Close()
+		return
+	}
+	o.b.log.Info("pwm left running at its safe value", "output", o.cfg.Name, "pin", o.cfg.Pin.Name(), "value", o.cfg.SafeValue)
+}

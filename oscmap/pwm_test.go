@@ -83,3 +83,17 @@ func TestPWMGet(t *testing.T) {
 		}
 	}
 }
+
+// At exit a hardware (here simulated) PWM whose safe value is not a duty of
+// 0 stays at that duty: a servo holds its safe angle.
+func TestPWMStaysAtSafeDuty(t *testing.T) {
+	sim := gpio.NewSim(quiet())
+	b := startOn(t, sim, `
+outputs:
+  - {name: arm, kind: servo, pin: GPIO19, address: /arm, initial: 0, safe: 90}
+`, Options{Listen: "127.0.0.1:0", Logger: quiet()})
+	b.Close()
+	if d := duty(t, sim, "GPIO19"); !near(d, 0.075) {
+		t.Errorf("servo after Close: duty %v, want 0.075 (90 degrees)", d)
+	}
+}
