@@ -50,6 +50,8 @@ type Options struct {
 	// UDP.RateLimitedSenders) and dropped after the allow check and before
 	// Filter and decoding. A Limiter serves one transport.
 	Limiter *Limiter
+
+	userspaceAllow bool // tests and measurements: do not install Allow in the kernel
 }
 
 // An Option sets one of the Options of ListenUDP.
@@ -198,7 +200,7 @@ func ListenUDP(addr string, log *slog.Logger, opts ...Option) (*UDP, error) {
 // allow list works.
 func (u *UDP) installAllow(a *Allow) {
 	addr := u.Addr().String()
-	if !kernelFilterSupported {
+	if !kernelFilterSupported || u.opts.userspaceAllow {
 		u.log.Info("allow list checked for each datagram by the bridge (kernel socket filters need Linux)",
 			"addr", addr, "allow", a.String())
 		return
