@@ -201,8 +201,11 @@ func ListenUDP(addr string, log *slog.Logger, opts ...Option) (*UDP, error) {
 func (u *UDP) installAllow(a *Allow) {
 	addr := u.Addr().String()
 	if !kernelFilterSupported || u.opts.userspaceAllow {
-		u.log.Info("allow list checked for each datagram by the bridge (kernel socket filters need Linux)",
-			"addr", addr, "allow", a.String())
+		why := "kernel socket filters need Linux"
+		if kernelFilterSupported {
+			why = "not installed in the kernel"
+		}
+		u.log.Info("allow list checked for each datagram by the bridge ("+why+")", "addr", addr, "allow", a.String())
 		return
 	}
 	if err := attachAllow(u.conn, a, u.sock); err != nil {
