@@ -62,11 +62,16 @@ func TestMeasureDeniedFlood(t *testing.T) {
 		t.Skip("set OSCGPIO_MEASURE=1 to measure")
 	}
 	const dur = 3 * time.Second
-	for _, kernel := range []bool{true, false} {
+	for _, where := range []string{"kernel", "userspace", "rate limit 200/s burst 50 (flooder allowed)"} {
 		allow, _ := ParseAllow("127.0.0.2")
 		opts := []Option{WithAllow(allow)}
-		if !kernel {
+		switch where {
+		case "userspace":
 			opts = append(opts, withUserspaceAllow())
+		case "kernel":
+		default:
+			allow, _ = ParseAllow("127.0.0.2", "127.0.0.3")
+			opts = []Option{WithAllow(allow), WithRateLimit(RateLimit{Rate: 200, Burst: 50})}
 		}
 		s, err := ListenUDP("127.0.0.1:0", nil, opts...)
 		if err != nil {
@@ -132,13 +137,9 @@ func TestMeasureDeniedFlood(t *testing.T) {
 		if len(lat) > 0 {
 			med, p99 = lat[len(lat)/2], lat[len(lat)*99/100]
 		}
-		where := "userspace"
-		if kernel {
-			where = "kernel   "
-		}
-		t.Logf("allow in %s: flood %d datagrams in %v (%.0f/s) from the other process; bridge CPU %v over %v wall (%.0f%% of a core); Serve read %d datagrams (denied in Serve %d, kernel drops %d); allowed sender %d/%d delivered, latency median %v p99 %v",
+		t.Logf("%s: flood %d datagrams in %v (%.0f/s) from the other process; bridge CPU %v over %v wall (%.0f%% of a core); Serve read %d datagrams (denied in Serve %d, rate limited %d, kernel drops %d); allowed sender %d/%d delivered, latency median %v p99 %v",
 			where, sent, dur, float64(sent)/dur.Seconds(), cpu.Round(time.Millisecond), wall.Round(time.Millisecond),
-			100*cpu.Seconds()/wall.Seconds(), st.Packets, st.Denied, st.KernelDrops, len(lat), len(sentAt),
+			100*cpu.Seconds()/wall.Seconds(), st.Packets, st.Denied, st.RateLimited, st.KernelDrops, len(lat), len(sentAt),
 			med.Round(time.Microsecond), p99.Round(time.Microsecond))
 	}
 }
