@@ -8,37 +8,14 @@ import (
 	"net/netip"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/hypebeast/go-osc/osc"
 )
 
 // withUserspaceAllow keeps Options.Allow out of the kernel.
 func withUserspaceAllow() Option { return func(o *Options) { o.userspaceAllow = true } }
-
-// rmemAlloc is the bytes queued in the socket's receive buffer
-// (SO_MEMINFO's SK_MEMINFO_RMEM_ALLOC).
-func rmemAlloc(t *testing.T, c *net.UDPConn) uint32 {
-	t.Helper()
-	var mi [skMeminfoVars]uint32
-	raw, err := c.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var e syscall.Errno
-	raw.Control(func(fd uintptr) {
-		size := uint32(unsafe.Sizeof(mi))
-		_, _, e = syscall.Syscall6(syscall.SYS_GETSOCKOPT, fd, syscall.SOL_SOCKET, soMeminfo,
-			uintptr(unsafe.Pointer(&mi[0])), uintptr(unsafe.Pointer(&size)), 0)
-	})
-	if e != 0 {
-		t.Skipf("SO_MEMINFO: %v", e)
-	}
-	return mi[0]
-}
 
 // sender binds a client socket to ip (Linux loopback answers the whole
 // 127.0.0.0/8) and sends to s.

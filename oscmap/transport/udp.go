@@ -36,8 +36,8 @@ type Options struct {
 	// Filter, when not nil, is asked about every datagram before it is
 	// decoded, with its sender and its size in bytes. A datagram it refuses
 	// (false) is counted in Stats.Filtered and dropped without being decoded
-	// or logged. It is called from Serve's goroutine, so it needs no locking
-	// against itself, and it must not block: an allowlist or a rate limit.
+	// or logged. It is asked after Allow and Limiter, from Serve's goroutine,
+	// so it needs no locking against itself, and it must not block.
 	Filter func(from netip.AddrPort, size int) bool
 	// Allow, when not nil, is the list of senders that may send: a datagram
 	// from any other address is counted (Stats.Denied, and per sender:
@@ -74,7 +74,9 @@ func WithFilter(f func(from netip.AddrPort, size int) bool) Option {
 // works; when the filter cannot be installed (another system, or the kernel
 // refused it), the check in Serve does all the work. Serve checks the list
 // in any case: datagrams queued before the filter was installed are counted
-// in Stats.Denied.
+// in Stats.Denied. The kernel's drops are read while allowed datagrams
+// arrive and at Close, so a denied flood alone shows in Stats.KernelDrops
+// when the next allowed datagram comes.
 func WithAllow(a *Allow) Option {
 	return func(o *Options) { o.Allow = a }
 }
@@ -93,8 +95,8 @@ func WithLimiter(l *Limiter) Option {
 
 // Stats are a UDP transport's running totals.
 type Stats struct {
-	// Packets counts the datagrams received, filtered and malformed ones
-	// included.
+	// Packets counts the datagrams Serve read: denied, rate-limited,
+	// filtered and malformed ones included (not those the kernel dropped).
 	Packets uint64
 	// Denied counts the datagrams dropped in Serve because their sender is
 	// not in Options.Allow (a subset of Packets). The ones the kernel's
@@ -325,8 +327,13 @@ func (u *UDP) WriteTo(b []byte, to netip.AddrPort) error {
 // (Stats.HeldDropped) and logged at most once a second. Messages still held
 // when Serve returns are dropped.
 //
-// A datagram that Options.Filter refuses is counted (Stats.Filtered) and
-// dropped. A malformed datagram is counted (Stats.Malformed), logged as a
+// Before decoding, a datagram from a sender not in Options.Allow is counted
+// (Stats.Denied, UDP.DeniedSenders) and dropped; then one over its sender's
+// rate limit (Options.Limiter) is counted (Stats.RateLimited,
+// UDP.RateLimitedSenders) and dropped, and the senders being limited are
+// logged as a warning at most once a second, with how many of their
+// datagrams were dropped; then a datagram that Options.Filter refuses is
+// counted (Stats.Filtered) and dropped. None of these is logged one by one. A malformed datagram is counted (Stats.Malformed), logged as a
 // warning with the sender and the reason at most once a second (then a line
 // saying how many more were suppressed), and the next datagram is served. A
 // panic in h is recovered, logged with its stack and counted (Stats.Panics);
