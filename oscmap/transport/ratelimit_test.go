@@ -134,3 +134,24 @@ func loopSender(t testing.TB, ip string, s *UDP) *net.UDPConn {
 	t.Cleanup(func() { c.Close() })
 	return c
 }
+
+// TestRateLimitLogsTheTailWithoutTraffic limits a short burst, then sends
+// nothing: the senders limited after the first line are still logged, about
+// a second later, by Serve's wake-up rather than by a next datagram.
+func TestRateLimitLogsTheTailWithoutTraffic(t *testing.T) {
+	clk := &syncClock{fakeClock: *newFakeClock()}
+	lim := NewLimiter(RateLimit{Rate: 1, Burst: 1}, nil, clk.now)
+	s, ch, lb := serveWith(t, nil, WithLimiter(lim))
+	c := loopSender(t, "127.0.0.3", s)
+	write(t, c, msg("/a", ","), msg("/b", ","), msg("/c", ","))
+	next(t, ch)
+	eventually(t, "the first line", func() bool { return strings.Contains(lb.String(), "senders=\"127.0.0.3: 1 dropped") })
+	eventually(t, "two refused", func() bool { return s.Stats().RateLimited == 2 })
+	clk.add(2 * time.Second) // the limiter's second is over; only Serve's timer can log now
+	eventually(t, "the second line, with no datagram after", func() bool {
+		return strings.Count(lb.String(), "senders over their rate limit") == 2
+	})
+	if n := strings.Count(lb.String(), "senders over their rate limit"); n != 2 {
+		t.Errorf("%d lines, want 2:\n%s", n, lb)
+	}
+}
