@@ -146,7 +146,8 @@ func (l *Limiter) Limited() uint64 { return l.counts.sum() }
 func (l *Limiter) Top(n int) []SenderCount { return l.counts.top(n) }
 
 // report returns the log line's attributes for the senders refused since the
-// last line, if a second has passed since then (or final); nil otherwise.
+// last line, if a second has passed since then on the Limiter's clock (or
+// final); nil otherwise. Serve keeps its own second and asks with final.
 // At most 5 senders are named, the most limited first.
 func (l *Limiter) report(final bool) []any {
 	if len(l.pending) == 0 && l.overflow == 0 {

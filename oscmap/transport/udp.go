@@ -416,9 +416,6 @@ func (u *UDP) Serve(ctx context.Context, h Handler) error {
 			continue
 		}
 		if l := u.opts.Limiter; l != nil && !l.Allow(from.Addr()) {
-			if r.rateDue.IsZero() {
-				r.rateDue = time.Now() // log the first one at once
-			}
 			r.rateReport(time.Now(), false)
 			continue
 		}
@@ -446,24 +443,29 @@ type reader struct {
 	badSuppressed int             // malformed packets not logged since
 	fullLast      time.Time       // last "too many held" line
 	elems         []codec.Element // reused for every datagram
-	rateDue       time.Time       // when to log the rate-limited senders; zero: none pending
+	rateNext      time.Time       // the rate-limit log's next line is not before this
 }
 
-// rateReport logs the senders the rate limit dropped since the last line, at
-// most once a second (final: now, whatever the time).
+// rateReport logs the senders the rate limit dropped since the last line,
+// if any, unless the last line is less than a second old (final: whatever
+// its age).
 func (r *reader) rateReport(now time.Time, final bool) {
 	l := r.u.opts.Limiter
-	if l == nil || r.rateDue.IsZero() || (!final && now.Before(r.rateDue)) {
+	if l == nil || !l.hasPending() || (!final && now.Before(r.rateNext)) {
 		return
 	}
-	if attrs := l.report(final); attrs != nil {
+	if attrs := l.report(true); attrs != nil {
 		r.u.log.Warn("senders over their rate limit: the excess is dropped", append([]any{"addr", r.u.Addr().String()}, attrs...)...)
 	}
-	if l.hasPending() {
-		r.rateDue = now.Add(time.Second)
-	} else {
-		r.rateDue = time.Time{}
+	r.rateNext = now.Add(time.Second)
+}
+
+// rateWake is when the rate-limit log has a line to write; zero: none.
+func (r *reader) rateWake() time.Time {
+	if l := r.u.opts.Limiter; l != nil && l.hasPending() {
+		return r.rateNext
 	}
+	return time.Time{}
 }
 
 // stopped reports whether Serve must return: Close was called or ctx is done.
@@ -560,8 +562,8 @@ func (r *reader) runDue(now time.Time) {
 // held message, or the end of the malformed-packet log second. Zero: never.
 func (r *reader) nextWake() time.Time {
 	t := r.sched.next()
-	if !r.rateDue.IsZero() && (t.IsZero() || r.rateDue.Before(t)) {
-		t = r.rateDue
+	if w := r.rateWake(); !w.IsZero() && (t.IsZero() || w.Before(t)) {
+		t = w
 	}
 	if r.badSuppressed > 0 {
 		if end := r.badLast.Add(time.Second); t.IsZero() || end.Before(t) {
