@@ -65,8 +65,11 @@ func (u *UDP) watchDrops(activity chan struct{}, done <-chan struct{}, clk dropC
 		if !final && !lastLog.IsZero() && now.Sub(lastLog) < time.Second {
 			return true
 		}
-		u.log.Warn("packets dropped by the kernel: the socket's receive buffer was full (sent faster than read)",
-			"addr", u.Addr().String(), "new", total-logged, "total", total)
+		why := "packets dropped by the kernel: the socket's receive buffer was full (sent faster than read)"
+		if u.kernelAllow {
+			why = "packets dropped by the kernel: from senders not in the allow list, or the socket's receive buffer was full (sent faster than read)"
+		}
+		u.log.Warn(why, "addr", u.Addr().String(), "new", total-logged, "total", total)
 		logged, lastLog = total, now
 		return false
 	}

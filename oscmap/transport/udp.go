@@ -36,9 +36,22 @@ type Options struct {
 	// Filter, when not nil, is asked about every datagram before it is
 	// decoded, with its sender and its size in bytes. A datagram it refuses
 	// (false) is counted in Stats.Filtered and dropped without being decoded
-	// or logged. It is called from Serve's goroutine, so it needs no locking
-	// against itself, and it must not block: an allowlist or a rate limit.
+	// or logged. It is asked after Allow and Limiter, from Serve's goroutine,
+	// so it needs no locking against itself, and it must not block.
 	Filter func(from netip.AddrPort, size int) bool
+	// Allow, when not nil, is the list of senders that may send: a datagram
+	// from any other address is counted (Stats.Denied, and per sender:
+	// UDP.DeniedSenders) and dropped before the rate limit, Filter and
+	// decoding. On Linux it is also installed in the kernel (see WithAllow).
+	Allow *Allow
+	// Limiter, when not nil, limits each sender's datagrams (a token bucket
+	// per sender address, one token a datagram, a bundle included): the
+	// excess is counted (Stats.RateLimited, and per sender:
+	// UDP.RateLimitedSenders) and dropped after the allow check and before
+	// Filter and decoding. A Limiter serves one transport.
+	Limiter *Limiter
+
+	userspaceAllow bool // tests and measurements: do not install Allow in the kernel
 }
 
 // An Option sets one of the Options of ListenUDP.
@@ -49,11 +62,49 @@ func WithFilter(f func(from netip.AddrPort, size int) bool) Option {
 	return func(o *Options) { o.Filter = f }
 }
 
+// WithAllow sets Options.Allow: only the senders a allows may send.
+//
+// On Linux, ListenUDP also installs a in the kernel as a classic BPF socket
+// filter (SO_ATTACH_FILTER) that checks the IP source address of each
+// datagram, IPv4 on an IPv4 socket, IPv4 and IPv6 on an IPv6 (dual-stack)
+// one. The kernel then drops a stranger's datagrams before they take room in
+// the socket's receive buffer or wake the transport, so they are not counted
+// per sender, nor in Stats.Packets or Stats.Denied: Linux counts them with the
+// socket's drops, in Stats.KernelDrops. ListenUDP logs which way the list
+// works; when the filter cannot be installed (another system, or the kernel
+// refused it), the check in Serve does all the work. Serve checks the list
+// in any case: datagrams queued before the filter was installed are counted
+// in Stats.Denied. The kernel's drops are read while allowed datagrams
+// arrive and at Close, so a denied flood alone shows in Stats.KernelDrops
+// when the next allowed datagram comes.
+func WithAllow(a *Allow) Option {
+	return func(o *Options) { o.Allow = a }
+}
+
+// WithRateLimit sets Options.Limiter to a new Limiter: def for every sender,
+// except the senders in one of per's prefixes (the longest that holds the
+// sender wins).
+func WithRateLimit(def RateLimit, per ...PrefixRateLimit) Option {
+	return WithLimiter(NewLimiter(def, per, nil))
+}
+
+// WithLimiter sets Options.Limiter to l (made with NewLimiter, for its clock).
+func WithLimiter(l *Limiter) Option {
+	return func(o *Options) { o.Limiter = l }
+}
+
 // Stats are a UDP transport's running totals.
 type Stats struct {
-	// Packets counts the datagrams received, filtered and malformed ones
-	// included.
+	// Packets counts the datagrams Serve read: denied, rate-limited,
+	// filtered and malformed ones included (not those the kernel dropped).
 	Packets uint64
+	// Denied counts the datagrams dropped in Serve because their sender is
+	// not in Options.Allow (a subset of Packets). The ones the kernel's
+	// filter dropped are not here but in KernelDrops (see WithAllow).
+	Denied uint64
+	// RateLimited counts the datagrams dropped because their sender was over
+	// its rate limit (a subset of Packets).
+	RateLimited uint64
 	// Filtered counts the datagrams Options.Filter refused (a subset of
 	// Packets); they are not decoded.
 	Filtered uint64
@@ -65,7 +116,8 @@ type Stats struct {
 	Malformed uint64
 	// KernelDrops counts the datagrams the kernel dropped at the socket
 	// because its receive buffer was full: the transport was sent more than
-	// it read in time. Linux only (read from the socket with SO_MEMINFO every
+	// it read in time, or, with Options.Allow installed in the kernel,
+	// because their sender was not allowed. Linux only (read from the socket with SO_MEMINFO every
 	// 250 ms while datagrams arrive, and once more at Close); always 0 on
 	// other systems.
 	KernelDrops uint64
@@ -94,6 +146,8 @@ type UDP struct {
 
 	packets, filtered, messages, malformed, scheduled, heldDropped, panics atomic.Uint64
 	drops                                                                  dropCounter
+	denied                                                                 senderCounts
+	kernelAllow                                                            bool // Options.Allow is installed in the kernel
 
 	serving   atomic.Bool
 	closing   atomic.Bool
@@ -135,10 +189,54 @@ func ListenUDP(addr string, log *slog.Logger, opts ...Option) (*UDP, error) {
 	default:
 		log.Debug("UDP receive buffer", "addr", u.Addr().String(), "requested", readBufferSize, "granted", u.rcvbuf)
 	}
+	if a := u.opts.Allow; a != nil {
+		u.installAllow(a)
+	}
 	if !u.sock.dropsOK {
 		log.Debug("the kernel does not report drops at this socket: Stats.KernelDrops stays 0", "addr", u.Addr().String())
 	}
 	return u, nil
+}
+
+// installAllow installs a in the kernel when it can, and logs which way the
+// allow list works.
+func (u *UDP) installAllow(a *Allow) {
+	addr := u.Addr().String()
+	if !kernelFilterSupported || u.opts.userspaceAllow {
+		why := "kernel socket filters need Linux"
+		if kernelFilterSupported {
+			why = "not installed in the kernel"
+		}
+		u.log.Info("allow list checked for each datagram by the bridge ("+why+")", "addr", addr, "allow", a.String())
+		return
+	}
+	if err := attachAllow(u.conn, a, u.sock); err != nil {
+		u.log.Warn("allow list not installed in the kernel: the bridge checks each datagram itself, so a stranger's flood still fills the receive buffer",
+			"addr", addr, "allow", a.String(), "err", err.Error())
+		return
+	}
+	u.kernelAllow = true
+	u.log.Info("allow list installed in the kernel (BPF socket filter): datagrams from other senders are dropped before they reach the bridge and counted with the kernel's drops",
+		"addr", addr, "allow", a.String())
+}
+
+// KernelAllow reports whether Options.Allow is installed in the kernel as a
+// socket filter (see WithAllow).
+func (u *UDP) KernelAllow() bool { return u.kernelAllow }
+
+// DeniedSenders returns the n senders with the most datagrams dropped by the
+// allow check in Serve, most first. Senders beyond the first 4096 are counted
+// together, as one entry with an invalid Addr. The kernel's filter drops are
+// not seen per sender.
+func (u *UDP) DeniedSenders(n int) []SenderCount { return u.denied.top(n) }
+
+// RateLimitedSenders returns the n senders with the most datagrams dropped by
+// the rate limit, most first (nil without Options.Limiter).
+func (u *UDP) RateLimitedSenders(n int) []SenderCount {
+	if u.opts.Limiter == nil {
+		return nil
+	}
+	return u.opts.Limiter.Top(n)
 }
 
 func listenError(addr string, err error) error {
@@ -160,8 +258,14 @@ func (u *UDP) Addr() net.Addr { return u.conn.LocalAddr() }
 // Stats returns the running totals. It is safe to call at any time, from any
 // goroutine, and does not touch the socket.
 func (u *UDP) Stats() Stats {
+	var limited uint64
+	if l := u.opts.Limiter; l != nil {
+		limited = l.Limited()
+	}
 	return Stats{
 		Packets:     u.packets.Load(),
+		Denied:      u.denied.sum(),
+		RateLimited: limited,
 		Filtered:    u.filtered.Load(),
 		Messages:    u.messages.Load(),
 		Malformed:   u.malformed.Load(),
@@ -223,8 +327,13 @@ func (u *UDP) WriteTo(b []byte, to netip.AddrPort) error {
 // (Stats.HeldDropped) and logged at most once a second. Messages still held
 // when Serve returns are dropped.
 //
-// A datagram that Options.Filter refuses is counted (Stats.Filtered) and
-// dropped. A malformed datagram is counted (Stats.Malformed), logged as a
+// Before decoding, a datagram from a sender not in Options.Allow is counted
+// (Stats.Denied, UDP.DeniedSenders) and dropped; then one over its sender's
+// rate limit (Options.Limiter) is counted (Stats.RateLimited,
+// UDP.RateLimitedSenders) and dropped, and the senders being limited are
+// logged as a warning at most once a second, with how many of their
+// datagrams were dropped; then a datagram that Options.Filter refuses is
+// counted (Stats.Filtered) and dropped. None of these is logged one by one. A malformed datagram is counted (Stats.Malformed), logged as a
 // warning with the sender and the reason at most once a second (then a line
 // saying how many more were suppressed), and the next datagram is served. A
 // panic in h is recovered, logged with its stack and counted (Stats.Panics);
@@ -268,6 +377,7 @@ func (u *UDP) Serve(ctx context.Context, h Handler) error {
 		now := time.Now()
 		r.runDue(now)
 		r.flushSuppressed(now)
+		r.rateReport(now, false)
 		if r.stopped() {
 			return nil
 		}
@@ -301,6 +411,14 @@ func (u *UDP) Serve(ctx context.Context, h Handler) error {
 			}
 		}
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		if a := u.opts.Allow; a != nil && !a.Allows(from.Addr()) {
+			u.denied.add(from.Addr())
+			continue
+		}
+		if l := u.opts.Limiter; l != nil && !l.Allow(from.Addr()) {
+			r.rateReport(time.Now(), false)
+			continue
+		}
 		if f := u.opts.Filter; f != nil && !f(from, n) {
 			u.filtered.Add(1)
 			continue
@@ -325,6 +443,29 @@ type reader struct {
 	badSuppressed int             // malformed packets not logged since
 	fullLast      time.Time       // last "too many held" line
 	elems         []codec.Element // reused for every datagram
+	rateNext      time.Time       // the rate-limit log's next line is not before this
+}
+
+// rateReport logs the senders the rate limit dropped since the last line,
+// if any, unless the last line is less than a second old (final: whatever
+// its age).
+func (r *reader) rateReport(now time.Time, final bool) {
+	l := r.u.opts.Limiter
+	if l == nil || !l.hasPending() || (!final && now.Before(r.rateNext)) {
+		return
+	}
+	if attrs := l.report(true); attrs != nil {
+		r.u.log.Warn("senders over their rate limit: the excess is dropped", append([]any{"addr", r.u.Addr().String()}, attrs...)...)
+	}
+	r.rateNext = now.Add(time.Second)
+}
+
+// rateWake is when the rate-limit log has a line to write; zero: none.
+func (r *reader) rateWake() time.Time {
+	if l := r.u.opts.Limiter; l != nil && l.hasPending() {
+		return r.rateNext
+	}
+	return time.Time{}
 }
 
 // stopped reports whether Serve must return: Close was called or ctx is done.
@@ -421,6 +562,9 @@ func (r *reader) runDue(now time.Time) {
 // held message, or the end of the malformed-packet log second. Zero: never.
 func (r *reader) nextWake() time.Time {
 	t := r.sched.next()
+	if w := r.rateWake(); !w.IsZero() && (t.IsZero() || w.Before(t)) {
+		t = w
+	}
 	if r.badSuppressed > 0 {
 		if end := r.badLast.Add(time.Second); t.IsZero() || end.Before(t) {
 			t = end
@@ -431,6 +575,7 @@ func (r *reader) nextWake() time.Time {
 
 func (r *reader) finish() {
 	r.flushSuppressed(r.badLast.Add(time.Second))
+	r.rateReport(time.Now(), true)
 	if n := r.sched.len(); n > 0 {
 		r.u.log.Info("OSC server stopped with messages held for a future time tag; they are dropped", "count", n)
 	}
