@@ -77,3 +77,30 @@ func TestWatchdogKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestAllowAndRateLimit(t *testing.T) {
+	c, err := Parse("m.yaml", []byte(`allow: [192.168.1.0/24, 10.0.0.5, "::1", {net: 10.0.0.9, rate_limit: {rate: 1000, burst: 100}}]
+rate_limit: {rate: 200, burst: 50}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Allow) != 4 || c.Allow[0].Net.String() != "192.168.1.0/24" || c.Allow[1].Net.String() != "10.0.0.5/32" ||
+		c.Allow[2].Net.String() != "::1/128" || c.Allow[3].RateLimit == nil || *c.Allow[3].RateLimit != (RateLimit{1000, 100}) {
+		t.Errorf("allow %+v", c.Allow)
+	}
+	if c.RateLimit == nil || *c.RateLimit != (RateLimit{200, 50}) {
+		t.Errorf("rate_limit %+v", c.RateLimit)
+	}
+	for _, c := range []struct{ text, want string }{
+		{"allow: [10.0.0.300]\n", `m.yaml:1:9: allow entry "10.0.0.300" is neither an address nor a network`},
+		{"allow: 10.0.0.5\n", `allow must be a list of addresses and networks`},
+		{"rate_limit: {rate: 0}\n", `rate must be a number of messages a second above 0`},
+		{"rate_limit: {rate: 10, burst: 0}\n", `burst must be a whole number of messages, at least 1`},
+	} {
+		_, err := Parse("m.yaml", []byte(c.text))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q:\n got %v\nwant %s", c.text, err, c.want)
+		}
+	}
+}

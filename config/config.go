@@ -48,6 +48,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"time"
 
@@ -275,6 +276,12 @@ type Config struct {
 	Inputs       []Input
 	ADCs         []ADC
 	Jumpers      []Jumper
+	// Allow, when not empty, is every sender that may drive the bridge;
+	// packets from anyone else are dropped before they are read.
+	Allow []AllowEntry
+	// RateLimit, when set, bounds each sender's messages (a token bucket);
+	// an Allow entry may have its own.
+	RateLimit *RateLimit
 }
 
 // Destination returns the destination called name.
@@ -340,4 +347,18 @@ func Default() *Config {
 		panic("config: the embedded tutorial mapping is invalid: " + err.Error())
 	}
 	return c
+}
+
+// AllowEntry is one address or network of Config.Allow.
+type AllowEntry struct {
+	Net       netip.Prefix
+	RateLimit *RateLimit // nil: the file's rate_limit
+	Pos       Pos
+}
+
+// RateLimit is a token bucket per sender: Rate messages a second, Burst at
+// once.
+type RateLimit struct {
+	Rate  float64
+	Burst int
 }

@@ -232,11 +232,12 @@ func contains(list []string, s string) bool {
 }
 
 // mainKeys are the top keys most files have, for the message about a file
-// that is not a mapping: every top key but adcs, reply_port and watchdog.
+// that is not a mapping: every top key but adcs, reply_port, watchdog,
+// allow and rate_limit.
 func mainKeys() []string {
 	var ks []string
 	for _, k := range topKeys {
-		if k != "adcs" && k != "reply_port" && k != "watchdog" {
+		if k != "adcs" && k != "reply_port" && k != "watchdog" && k != "allow" && k != "rate_limit" {
 			ks = append(ks, k)
 		}
 	}

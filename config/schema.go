@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,8 @@ type fileSpec struct {
 	Listen       listenAddr      `yaml:"listen" example:"127.0.0.1:5005"`
 	ReplyPort    port            `yaml:"reply_port" example:"53001"`
 	Watchdog     duration        `yaml:"watchdog" example:"2s"`
+	Allow        allowList       `yaml:"allow"`
+	RateLimit    rateLimitSpec   `yaml:"rate_limit" want:"must be {rate: 200, burst: 50}"`
 	Destinations destinationList `yaml:"destinations"`
 	Outputs      []outputSpec    `yaml:"outputs,empty" item:"an output"`
 	Inputs       []inputSpec     `yaml:"inputs,empty" item:"an input"`
@@ -724,4 +727,106 @@ func (a *i2cAddr) UnmarshalYAML(n *yaml.Node) error {
 		}
 	}
 	return mustBe("must be the chip's I2C address, 0x48 (ADDR to GND, the default), 0x49 (ADDR to VDD), 0x4A (SDA) or 0x4B (SCL), not %s", quoted(n))
+}
+
+// allowList is the senders that may drive the bridge: addresses and
+// networks ("10.0.0.5", "192.168.1.0/24", "fd00::/8"), each alone or with a
+// rate limit of its own: {net: 10.0.0.5, rate_limit: {rate: 1000, burst: 100}}.
+type allowList struct {
+	items []AllowEntry
+}
+
+func (a *allowList) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.SequenceNode {
+		return mustBe("must be a list of addresses and networks, like [192.168.1.0/24, 10.0.0.5], not %s", describe(n))
+	}
+	var errs []error
+	for _, x := range n.Content {
+		x = deref(x)
+		e := AllowEntry{Pos: Pos{x.Line, x.Column}}
+		text := x.Value
+		if x.Kind == yaml.MappingNode {
+			text = ""
+			for i := 0; i+1 < len(x.Content); i += 2 {
+				k, v := deref(x.Content[i]), deref(x.Content[i+1])
+				switch k.Value {
+				case "net":
+					text = v.Value
+				case "rate_limit":
+					var rl rateLimitSpec
+					if err := rl.UnmarshalYAML(v); err != nil {
+						errs = append(errs, problemAt(v, "rate_limit %v", err))
+						continue
+					}
+					r := RateLimit(rl)
+					e.RateLimit = &r
+				default:
+					errs = append(errs, problemAt(k, "unknown key %q in an allow entry: use net: and rate_limit:", k.Value))
+				}
+			}
+		} else if x.Kind != yaml.ScalarNode || isNull(x) {
+			errs = append(errs, problemAt(x, "an allow entry is an address or a network, like 10.0.0.5 or 192.168.1.0/24, not %s", describe(x)))
+			continue
+		}
+		p, err := parsePrefix(text)
+		if err != nil {
+			errs = append(errs, problemAt(x, "allow entry %q is neither an address nor a network (like 10.0.0.5 or 192.168.1.0/24)", text))
+			continue
+		}
+		e.Net = p
+		a.items = append(a.items, e)
+	}
+	return errors.Join(errs...)
+}
+
+// parsePrefix reads an address (a /32 or /128) or a network.
+func parsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// rateLimitSpec is a token bucket: {rate: messages a second, burst}.
+type rateLimitSpec RateLimit
+
+func (r *rateLimitSpec) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return mustBe("must be {rate: 200, burst: 50} (messages a second, and how many may come at once), not %s", describe(n))
+	}
+	var out rateLimitSpec
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		switch k.Value {
+		case "rate":
+			var x number
+			if err := x.UnmarshalYAML(v); err != nil || x <= 0 {
+				return problemAt(v, "rate must be a number of messages a second above 0, like 200, not %s", quoted(v))
+			}
+			out.Rate = float64(x)
+		case "burst":
+			var w whole
+			if err := w.UnmarshalYAML(v); err != nil || w < 1 {
+				return problemAt(v, "burst must be a whole number of messages, at least 1, like 50, not %s", quoted(v))
+			}
+			out.Burst = int(w)
+		default:
+			return problemAt(k, "unknown key %q in rate_limit: use rate: and burst:", k.Value)
+		}
+	}
+	if out.Rate == 0 {
+		return mustBe("needs rate:, like {rate: 200, burst: 50}")
+	}
+	if out.Burst == 0 {
+		out.Burst = max(1, int(out.Rate/4))
+	}
+	*r = out
+	return nil
 }

@@ -49,7 +49,7 @@ type checker struct {
 func (f *fileSpec) validate(d *decoder) *Config {
 	ck := &checker{
 		decoder:  d,
-		c:        &Config{File: d.file, Listen: string(f.Listen), ReplyPort: int(f.ReplyPort)},
+		c:        &Config{File: d.file, Listen: string(f.Listen), ReplyPort: int(f.ReplyPort), Allow: f.Allow.items},
 		watchdog: time.Duration(f.Watchdog),
 		names:    map[string]use{},
 		pins:     map[int]use{},
@@ -59,6 +59,10 @@ func (f *fileSpec) validate(d *decoder) *Config {
 		adcs:     map[string]*adcUse{},
 	}
 	ck.inRange(&f.At, "watchdog", f.Watchdog, minWatchdog, time.Hour, "0 (off) or 100ms to 1h, like watchdog: 2s")
+	if f.At.good("rate_limit") {
+		rl := RateLimit(f.RateLimit)
+		ck.c.RateLimit = &rl
+	}
 	for _, ds := range f.Destinations {
 		ck.dests[ds.name] = true
 		if ds.ok {

@@ -16,6 +16,8 @@ import (
 	"unsafe"
 
 	"github.com/hypebeast/go-osc/osc"
+
+	"github.com/oscgpio/oscgpio/oscmap/codec"
 )
 
 const reloadV1 = `
@@ -230,7 +232,7 @@ func TestCountersAtExitAtAnyLevel(t *testing.T) {
 	if code := p.stop(syscall.SIGTERM); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
-	p.waitFor(`msg="oscgpio stopped" packets=2 filtered=0 messages=2 handled=2 applied=1 .*kernel_drops=0 .*send_dropped=0 dead_inputs=0 input_lost=0 reloads=0 log_lines_dropped=0`, 0)
+	p.waitFor(`msg="oscgpio stopped" packets=2 filtered=0 denied=0 rate_limited=0 messages=2 handled=2 applied=1 .*kernel_drops=0 .*send_dropped=0 dead_inputs=0 input_lost=0 reloads=0 log_lines_dropped=0`, 0)
 	if n := len(p.snapshot()); n != 1 {
 		t.Errorf("%d lines at --log-level error, want only the exit line:\n%s", n, strings.Join(p.snapshot(), "\n"))
 	}
@@ -358,4 +360,46 @@ func TestSIGUSR1PrintsCounters(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.waitFor(`msg="oscgpio counters" packets=[0-9]+ .*reloads=0 log_lines_dropped=0`, 0)
+}
+
+// allow: a sender outside the list drives nothing (dropped in the kernel
+// before it is read); rate_limit: a flooder is held to its rate while an
+// allowed sender's messages all apply.
+func TestAllowAndRateLimit(t *testing.T) {
+	mon := newPeer(t)
+	bridge := runBridge(t, "--config", writeMapping(t, `
+allow: [127.0.0.1, 127.0.0.3]
+rate_limit: {rate: 20, burst: 5}
+destinations: {monitor: 127.0.0.1:%d}
+outputs: [{name: led, pin: GPIO17, address: /led}]
+inputs: [{name: button, pin: GPIO27, pull: down, debounce: 0s, address: /button, to: [monitor]}]
+sim: {jumpers: [[GPIO17, GPIO27]]}
+`, mon.port()))
+	mon.expect("/button i 0")
+	from := func(ip string) *net.UDPConn {
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(ip)})
+		if err != nil {
+			t.Fatalf("cannot bind %s (Linux loopback takes all of 127/8): %v", ip, err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: bridge.port}
+	on, _ := codec.Encode(osc.NewMessage("/led", int32(1)))
+	off, _ := codec.Encode(osc.NewMessage("/led", int32(0)))
+	stranger, flooder := from("127.0.0.2"), from("127.0.0.3")
+	for i := 0; i < 100; i++ {
+		stranger.WriteToUDP(on, to)
+	}
+	for i := 0; i < 1000; i++ {
+		flooder.WriteToUDP(off, to) // at most 5 at once, then 20 a second
+	}
+	// The allowed sender on 127.0.0.1 (its own bucket): every message applies.
+	src := newPeer(t)
+	src.send(bridge.port, osc.NewMessage("/led", int32(1)))
+	mon.expect("/button i 1")
+	st := newPeer(t).stats(bridge.port)
+	if st["rate_limited"] < 900 || st["applied"] > 1+5+20 {
+		t.Errorf("counters %v: want the flood rate-limited and nothing from 127.0.0.2 applied", st)
+	}
 }

@@ -58,14 +58,29 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 			b.log.Info("the mapping's listen changed, but --listen on the command line is used", "mapping_listen", cfg.Listen, "listen", listen)
 		}
 	}
+	opts, err := listenOptions(cfg)
+	if err != nil {
+		if first {
+			return err
+		}
+		fail(err)
+	}
+	guardChanged := !first && !sameGuard(b.cfg, cfg)
 	var newSrv, oldSrv *transport.UDP
-	if first || listen != oldListen {
-		srv, err := transport.ListenUDP(listen, b.log)
+	if first || listen != oldListen || guardChanged {
+		if guardChanged && listen == oldListen {
+			b.log.Info("allow or rate_limit changed: the socket is opened again with them", "listen", listen)
+		}
+		bindAddr := listen
+		if !first && listen == oldListen {
+			bindAddr = b.Addr().String() // the same socket address, with new guards
+		}
+		srv, err := transport.ListenUDP(bindAddr, b.log, opts...)
 		switch {
 		case err == nil:
 		case first:
 			return err
-		case errors.Is(err, syscall.EADDRINUSE) && samePort(listen, b.Addr().String()):
+		case errors.Is(err, syscall.EADDRINUSE) && (samePort(listen, b.Addr().String()) || listen == oldListen):
 			// The same port on another interface (127.0.0.1:5005 ->
 			// 0.0.0.0:5005) is busy with our own socket: free it, bind
 			// again, and go back to the old address if that fails. Run
@@ -76,10 +91,10 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 			curAddr := cur.Addr().String()
 			cur.Close()
 			b.addOldStats(cur)
-			srv, err = transport.ListenUDP(listen, b.log)
+			srv, err = transport.ListenUDP(bindAddr, b.log, opts...)
 			if err != nil {
 				var again error
-				if srv, again = transport.ListenUDP(curAddr, b.log); again != nil {
+				if srv, again = transport.ListenUDP(curAddr, b.log, opts...); again != nil {
 					fail(fmt.Errorf("listen %s: %v; and %s could not be bound again (%v): the bridge receives nothing", listen, err, curAddr, again))
 				} else {
 					fail(fmt.Errorf("listen %s: %w; still listening on %s", listen, err, curAddr))
@@ -97,6 +112,11 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 			fail(fmt.Errorf("listen %s: %w; still listening on %s", listen, err, oldListen))
 			listen = oldListen
 			srv = nil
+		}
+		if srv != nil && len(cfg.Allow) == 0 {
+			if ap, err := netip.ParseAddrPort(srv.Addr().String()); err == nil && ap.Addr().IsUnspecified() {
+				b.log.Warn("listening on every interface with no allow list: anyone on the network can drive the pins (add allow: to the mapping)", "addr", srv.Addr().String())
+			}
 		}
 		if first {
 			// Installed at once, so that a later failure closes it.
@@ -500,4 +520,48 @@ func samePort(a, b string) bool {
 func samePWM(a, b config.Output) bool {
 	return a.Kind == b.Kind && a.Pin.BCM == b.Pin.BCM && a.Frequency == b.Frequency &&
 		a.MinPulse == b.MinPulse && a.MaxPulse == b.MaxPulse && a.Range == b.Range && a.Gamma == b.Gamma
+}
+
+// listenOptions are the socket's guards from the mapping: the allow list
+// (in the kernel where it can be) and the rate limits per sender.
+func listenOptions(cfg *config.Config) ([]transport.Option, error) {
+	var opts []transport.Option
+	var per []transport.PrefixRateLimit
+	if len(cfg.Allow) > 0 {
+		var prefixes []netip.Prefix
+		for _, e := range cfg.Allow {
+			prefixes = append(prefixes, e.Net)
+			if e.RateLimit != nil {
+				per = append(per, transport.PrefixRateLimit{Prefix: e.Net, RateLimit: transport.RateLimit{Rate: e.RateLimit.Rate, Burst: e.RateLimit.Burst}})
+			}
+		}
+		a, err := transport.NewAllow(prefixes...)
+		if err != nil {
+			return nil, fmt.Errorf("allow: %w", err)
+		}
+		opts = append(opts, transport.WithAllow(a))
+	}
+	if cfg.RateLimit != nil || len(per) > 0 {
+		def := transport.RateLimit{}
+		if cfg.RateLimit != nil {
+			def = transport.RateLimit{Rate: cfg.RateLimit.Rate, Burst: cfg.RateLimit.Burst}
+		}
+		opts = append(opts, transport.WithRateLimit(def, per...))
+	}
+	return opts, nil
+}
+
+// sameGuard reports whether the allow list and the rate limits are the same.
+func sameGuard(a, b *config.Config) bool {
+	if len(a.Allow) != len(b.Allow) || (a.RateLimit == nil) != (b.RateLimit == nil) ||
+		(a.RateLimit != nil && *a.RateLimit != *b.RateLimit) {
+		return false
+	}
+	for i := range a.Allow {
+		x, y := a.Allow[i], b.Allow[i]
+		if x.Net != y.Net || (x.RateLimit == nil) != (y.RateLimit == nil) || (x.RateLimit != nil && *x.RateLimit != *y.RateLimit) {
+			return false
+		}
+	}
+	return true
 }

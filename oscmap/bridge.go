@@ -43,7 +43,9 @@ type Options struct {
 // Counters are the bridge's running totals.
 type Counters struct {
 	Packets     uint64 // datagrams received, filtered and malformed ones included
-	Filtered    uint64 // datagrams refused before decoding (allowlist, rate limit)
+	Filtered    uint64 // datagrams refused before decoding by a filter
+	Denied      uint64 // datagrams from senders not in allow (those the kernel dropped count as KernelDrops)
+	RateLimited uint64 // datagrams over a sender's rate_limit
 	Messages    uint64 // messages in well-formed datagrams, bundle elements included
 	Malformed   uint64 // datagrams dropped as not OSC
 	KernelDrops uint64 // datagrams the kernel dropped at the socket (its buffer was full)
@@ -201,7 +203,7 @@ func (b *Bridge) countersLocked() Counters {
 	}
 	ss := b.send.Stats()
 	return Counters{
-		Packets: st.Packets, Filtered: st.Filtered, HeldDropped: st.HeldDropped, Messages: st.Messages, Malformed: st.Malformed, KernelDrops: st.KernelDrops,
+		Packets: st.Packets, Filtered: st.Filtered, Denied: st.Denied, RateLimited: st.RateLimited, HeldDropped: st.HeldDropped, Messages: st.Messages, Malformed: st.Malformed, KernelDrops: st.KernelDrops,
 		Scheduled: st.Scheduled, Panics: st.Panics,
 		Handled: b.handled.Load(), Applied: b.applied.Load(), Unmatched: b.unmatched.Load(), Rejected: b.rejected.Load(),
 		Changes: b.changes.Load(), Sent: ss.Sent, SendErrors: ss.Errors, SendDropped: ss.Dropped,
@@ -220,6 +222,8 @@ func (b *Bridge) addOldStats(u *transport.UDP) {
 func addStats(a, c transport.Stats) transport.Stats {
 	a.Packets += c.Packets
 	a.Filtered += c.Filtered
+	a.Denied += c.Denied
+	a.RateLimited += c.RateLimited
 	a.Messages += c.Messages
 	a.Malformed += c.Malformed
 	a.KernelDrops += c.KernelDrops

@@ -22,8 +22,8 @@ type selfHandler struct{ b *Bridge }
 // destinations. /oscgpio/heartbeat re-arms every output's watchdog without
 // changing anything. It answers /oscgpio/stats with the counters, to the sender, from the
 // listening socket: one message /oscgpio/stats whose arguments are pairs of
-// a name (s) and a value (i, at most 2147483647): packets, filtered,
-// messages, handled, applied, unmatched, rejected, malformed, kernel_drops,
+// a name (s) and a value (i, at most 2147483647): packets, filtered, denied,
+// rate_limited, messages, handled, applied, unmatched, rejected, malformed, kernel_drops,
 // scheduled, held_dropped, handler_panics, changes, sent, send_errors,
 // send_dropped, dead_inputs, input_lost, reloads.
 func (h selfHandler) ServeOSC(r *mux.Request) {
@@ -99,7 +99,7 @@ type counterPair struct {
 // pairs lists the counters with the names the log and /oscgpio/stats use.
 func (c Counters) pairs() []counterPair {
 	return []counterPair{
-		{"packets", c.Packets}, {"filtered", c.Filtered}, {"messages", c.Messages}, {"handled", c.Handled}, {"applied", c.Applied},
+		{"packets", c.Packets}, {"filtered", c.Filtered}, {"denied", c.Denied}, {"rate_limited", c.RateLimited}, {"messages", c.Messages}, {"handled", c.Handled}, {"applied", c.Applied},
 		{"unmatched", c.Unmatched}, {"rejected", c.Rejected}, {"malformed", c.Malformed},
 		{"kernel_drops", c.KernelDrops}, {"scheduled", c.Scheduled}, {"held_dropped", c.HeldDropped}, {"handler_panics", c.Panics},
 		{"changes", c.Changes}, {"sent", c.Sent}, {"send_errors", c.SendErrors}, {"send_dropped", c.SendDropped},
