@@ -104,3 +104,15 @@ rate_limit: {rate: 200, burst: 50}
 		}
 	}
 }
+
+func TestMaxScheduleAhead(t *testing.T) {
+	for text, want := range map[string]time.Duration{"": time.Minute, "max_schedule_ahead: 5s\n": 5 * time.Second, "max_schedule_ahead: 0s\n": 0} {
+		c, err := Parse("m.yaml", []byte(text))
+		if err != nil || c.MaxScheduleAhead != want {
+			t.Errorf("%q: %v, %v; want %v", text, c, err, want)
+		}
+	}
+	if _, err := Parse("m.yaml", []byte("max_schedule_ahead: 100ms\n")); err == nil || !strings.Contains(err.Error(), "max_schedule_ahead 100ms is out of range") {
+		t.Errorf("100ms: %v", err)
+	}
+}

@@ -71,6 +71,7 @@ const (
 	minHold             = 10 * time.Millisecond // hold and repeat are 0 (off) or minHold..maxHold
 	maxHold             = time.Minute
 	minWatchdog         = 100 * time.Millisecond // watchdog is 0 (off) or minWatchdog..1h
+	defaultMaxAhead     = time.Minute
 )
 
 // The input modes (Input.Mode).
@@ -282,6 +283,9 @@ type Config struct {
 	// RateLimit, when set, bounds each sender's messages (a token bucket);
 	// an Allow entry may have its own.
 	RateLimit *RateLimit
+	// MaxScheduleAhead refuses a bundle element dated further ahead
+	// (60s by default; 0 turns the limit off).
+	MaxScheduleAhead time.Duration
 }
 
 // Destination returns the destination called name.

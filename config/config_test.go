@@ -313,8 +313,8 @@ inputs:
     to: monitor
 `)
 	want := &Config{
-		File:         "mapping.yaml",
-		Listen:       "127.0.0.1:5005",
+		File:   "mapping.yaml",
+		Listen: "127.0.0.1:5005", MaxScheduleAhead: time.Minute,
 		Destinations: []Destination{{Name: "monitor", Addr: "127.0.0.1:5006", Pos: Pos{2, 3}}},
 		Outputs: []Output{{Name: "led", Pin: pin(t, "GPIO17"), Addresses: []string{"/led"},
 			ActiveLow: false, Initial: false, Safe: false, NoArg: "toggle", Pos: Pos{4, 5},
@@ -434,8 +434,8 @@ func pin(t *testing.T, s string) (p wiringPin) {
 func TestDefault(t *testing.T) {
 	c := Default()
 	want := &Config{
-		File:         "tutorial (embedded)",
-		Listen:       "127.0.0.1:5005",
+		File:   "tutorial (embedded)",
+		Listen: "127.0.0.1:5005", MaxScheduleAhead: time.Minute,
 		Destinations: []Destination{{Name: "monitor", Addr: "127.0.0.1:5006"}},
 		Outputs: []Output{{Name: "led", Pin: pin(t, "GPIO17"), Addresses: []string{"/led", "/test"},
 			NoArg: "toggle", Pulse: 100 * time.Millisecond, OnMessage: "set", Duty: 0.5, Type: 'i', FeedbackRate: 30}},

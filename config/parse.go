@@ -233,11 +233,11 @@ func contains(list []string, s string) bool {
 
 // mainKeys are the top keys most files have, for the message about a file
 // that is not a mapping: every top key but adcs, reply_port, watchdog,
-// allow and rate_limit.
+// allow, rate_limit and max_schedule_ahead.
 func mainKeys() []string {
 	var ks []string
 	for _, k := range topKeys {
-		if k != "adcs" && k != "reply_port" && k != "watchdog" && k != "allow" && k != "rate_limit" {
+		if k != "adcs" && k != "reply_port" && k != "watchdog" && k != "allow" && k != "rate_limit" && k != "max_schedule_ahead" {
 			ks = append(ks, k)
 		}
 	}

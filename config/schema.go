@@ -24,6 +24,7 @@ type fileSpec struct {
 	Listen       listenAddr      `yaml:"listen" example:"127.0.0.1:5005"`
 	ReplyPort    port            `yaml:"reply_port" example:"53001"`
 	Watchdog     duration        `yaml:"watchdog" example:"2s"`
+	MaxAhead     duration        `yaml:"max_schedule_ahead" example:"60s"`
 	Allow        allowList       `yaml:"allow"`
 	RateLimit    rateLimitSpec   `yaml:"rate_limit" want:"must be {rate: 200, burst: 50}"`
 	Destinations destinationList `yaml:"destinations"`
@@ -34,7 +35,9 @@ type fileSpec struct {
 	At           positions
 }
 
-func (f *fileSpec) setDefaults() { f.Listen = DefaultListen }
+func (f *fileSpec) setDefaults() {
+	f.Listen, f.MaxAhead = DefaultListen, duration(defaultMaxAhead)
+}
 
 // outputSpec is one item under outputs.
 type outputSpec struct {

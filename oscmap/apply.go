@@ -525,7 +525,7 @@ func samePWM(a, b config.Output) bool {
 // listenOptions are the socket's guards from the mapping: the allow list
 // (in the kernel where it can be) and the rate limits per sender.
 func listenOptions(cfg *config.Config) ([]transport.Option, error) {
-	var opts []transport.Option
+	opts := []transport.Option{transport.WithMaxAhead(cfg.MaxScheduleAhead)}
 	var per []transport.PrefixRateLimit
 	if len(cfg.Allow) > 0 {
 		var prefixes []netip.Prefix
@@ -553,7 +553,7 @@ func listenOptions(cfg *config.Config) ([]transport.Option, error) {
 
 // sameGuard reports whether the allow list and the rate limits are the same.
 func sameGuard(a, b *config.Config) bool {
-	if len(a.Allow) != len(b.Allow) || (a.RateLimit == nil) != (b.RateLimit == nil) ||
+	if a.MaxScheduleAhead != b.MaxScheduleAhead || len(a.Allow) != len(b.Allow) || (a.RateLimit == nil) != (b.RateLimit == nil) ||
 		(a.RateLimit != nil && *a.RateLimit != *b.RateLimit) {
 		return false
 	}

@@ -51,6 +51,7 @@ type Counters struct {
 	KernelDrops uint64 // datagrams the kernel dropped at the socket (its buffer was full)
 	Scheduled   uint64 // messages held for a future time tag
 	HeldDropped uint64 // messages with a future time tag dropped: the held messages were at their limit
+	TooFarAhead uint64 // messages dated further ahead than max_schedule_ahead
 	Panics      uint64 // handler calls that panicked
 	Handled     uint64 // messages the bridge finished with (scheduled ones when due)
 	Applied     uint64 // output actions (a message can drive several outputs)
@@ -203,7 +204,7 @@ func (b *Bridge) countersLocked() Counters {
 	}
 	ss := b.send.Stats()
 	return Counters{
-		Packets: st.Packets, Filtered: st.Filtered, Denied: st.Denied, RateLimited: st.RateLimited, HeldDropped: st.HeldDropped, Messages: st.Messages, Malformed: st.Malformed, KernelDrops: st.KernelDrops,
+		Packets: st.Packets, Filtered: st.Filtered, Denied: st.Denied, RateLimited: st.RateLimited, TooFarAhead: st.TooFarAhead, HeldDropped: st.HeldDropped, Messages: st.Messages, Malformed: st.Malformed, KernelDrops: st.KernelDrops,
 		Scheduled: st.Scheduled, Panics: st.Panics,
 		Handled: b.handled.Load(), Applied: b.applied.Load(), Unmatched: b.unmatched.Load(), Rejected: b.rejected.Load(),
 		Changes: b.changes.Load(), Sent: ss.Sent, SendErrors: ss.Errors, SendDropped: ss.Dropped,
@@ -229,6 +230,7 @@ func addStats(a, c transport.Stats) transport.Stats {
 	a.KernelDrops += c.KernelDrops
 	a.Scheduled += c.Scheduled
 	a.HeldDropped += c.HeldDropped
+	a.TooFarAhead += c.TooFarAhead
 	a.Panics += c.Panics
 	return a
 }

@@ -24,7 +24,7 @@ type selfHandler struct{ b *Bridge }
 // listening socket: one message /oscgpio/stats whose arguments are pairs of
 // a name (s) and a value (i, at most 2147483647): packets, filtered, denied,
 // rate_limited, messages, handled, applied, unmatched, rejected, malformed, kernel_drops,
-// scheduled, held_dropped, handler_panics, changes, sent, send_errors,
+// scheduled, held_dropped, too_far_ahead, handler_panics, changes, sent, send_errors,
 // send_dropped, dead_inputs, input_lost, reloads.
 func (h selfHandler) ServeOSC(r *mux.Request) {
 	b := h.b
@@ -101,7 +101,7 @@ func (c Counters) pairs() []counterPair {
 	return []counterPair{
 		{"packets", c.Packets}, {"filtered", c.Filtered}, {"denied", c.Denied}, {"rate_limited", c.RateLimited}, {"messages", c.Messages}, {"handled", c.Handled}, {"applied", c.Applied},
 		{"unmatched", c.Unmatched}, {"rejected", c.Rejected}, {"malformed", c.Malformed},
-		{"kernel_drops", c.KernelDrops}, {"scheduled", c.Scheduled}, {"held_dropped", c.HeldDropped}, {"handler_panics", c.Panics},
+		{"kernel_drops", c.KernelDrops}, {"scheduled", c.Scheduled}, {"held_dropped", c.HeldDropped}, {"too_far_ahead", c.TooFarAhead}, {"handler_panics", c.Panics},
 		{"changes", c.Changes}, {"sent", c.Sent}, {"send_errors", c.SendErrors}, {"send_dropped", c.SendDropped},
 		{"dead_inputs", c.DeadInputs}, {"input_lost", c.InputLost}, {"reloads", c.Reloads},
 	}

@@ -50,12 +50,19 @@ type Options struct {
 	// UDP.RateLimitedSenders) and dropped after the allow check and before
 	// Filter and decoding. A Limiter serves one transport.
 	Limiter *Limiter
+	// MaxAhead, when above 0, refuses a bundle element dated more than
+	// that after now: it is counted (Stats.TooFarAhead) and dropped, so a
+	// sender cannot fill the hold queue with cues for the distant future.
+	MaxAhead time.Duration
 
 	userspaceAllow bool // tests and measurements: do not install Allow in the kernel
 }
 
 // An Option sets one of the Options of ListenUDP.
 type Option func(*Options)
+
+// WithMaxAhead sets Options.MaxAhead.
+func WithMaxAhead(d time.Duration) Option { return func(o *Options) { o.MaxAhead = d } }
 
 // WithFilter sets Options.Filter.
 func WithFilter(f func(from netip.AddrPort, size int) bool) Option {
@@ -127,6 +134,9 @@ type Stats struct {
 	// HeldDropped counts the messages with a future time tag dropped because
 	// the held messages were at their limit (see UDP.Serve).
 	HeldDropped uint64
+	// TooFarAhead counts the messages refused because their time tag was
+	// further ahead than Options.MaxAhead.
+	TooFarAhead uint64
 	// Panics counts the calls of the handler that panicked.
 	Panics uint64
 }
@@ -144,10 +154,10 @@ type UDP struct {
 	sock   sockInfo // what the kernel tells about the socket
 	rcvbuf int      // receive buffer the kernel granted, 0 if unknown
 
-	packets, filtered, messages, malformed, scheduled, heldDropped, panics atomic.Uint64
-	drops                                                                  dropCounter
-	denied                                                                 senderCounts
-	kernelAllow                                                            bool // Options.Allow is installed in the kernel
+	packets, filtered, messages, malformed, scheduled, heldDropped, tooFar, panics atomic.Uint64
+	drops                                                                          dropCounter
+	denied                                                                         senderCounts
+	kernelAllow                                                                    bool // Options.Allow is installed in the kernel
 
 	serving   atomic.Bool
 	closing   atomic.Bool
@@ -272,6 +282,7 @@ func (u *UDP) Stats() Stats {
 		KernelDrops: u.drops.total.Load(),
 		Scheduled:   u.scheduled.Load(),
 		HeldDropped: u.heldDropped.Load(),
+		TooFarAhead: u.tooFar.Load(),
 		Panics:      u.panics.Load(),
 	}
 }
@@ -535,6 +546,15 @@ func (r *reader) flushSuppressed(now time.Time) {
 // schedule holds a message until e.At, or drops it when the held messages
 // are at their limit.
 func (r *reader) schedule(now time.Time, e codec.Element, from netip.AddrPort) {
+	if max := r.u.opts.MaxAhead; max > 0 && e.At.Sub(now) > max {
+		r.u.tooFar.Add(1)
+		if now.Sub(r.fullLast) >= time.Second {
+			r.fullLast = now
+			r.u.log.Warn("a message dated too far ahead is refused (max_schedule_ahead)",
+				"address", e.Msg.Address, "from", from.String(), "at", e.At, "max_ahead", max.String())
+		}
+		return
+	}
 	if !r.sched.push(now, e, from) {
 		r.u.heldDropped.Add(1)
 		if now.Sub(r.fullLast) >= time.Second {

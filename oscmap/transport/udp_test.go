@@ -456,3 +456,19 @@ func BenchmarkServe(b *testing.B) {
 	cancel()
 	<-done
 }
+
+// A message dated further ahead than MaxAhead is refused and counted; one
+// within it is held as usual.
+func TestServeMaxAhead(t *testing.T) {
+	s, ch, _ := serveWith(t, nil, WithMaxAhead(time.Minute))
+	c := dial(t, s)
+	write(t, c,
+		bundle(ntp(time.Now().Add(2*time.Hour)), msg("/never", ",i", be32(1))),
+		bundle(ntp(time.Now().Add(100*time.Millisecond)), msg("/soon", ",i", be32(2))))
+	if g := next(t, ch); codec.Format(g.m) != "/soon i 2" {
+		t.Fatalf("got %s, want /soon i 2", codec.Format(g.m))
+	}
+	if st := s.Stats(); st.TooFarAhead != 1 || st.Scheduled != 1 {
+		t.Errorf("Stats = %+v, want 1 too far ahead, 1 scheduled", st)
+	}
+}
