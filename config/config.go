@@ -143,6 +143,10 @@ type Output struct {
 	// long; the next message brings it back. The file's top-level watchdog
 	// is the default of every output.
 	Watchdog time.Duration
+	// MaxSwitchRate, when not 0, is how many times a second a digital
+	// output may switch at most (a relay's rating): a change sooner is
+	// coalesced to the latest level, written when the time allows.
+	MaxSwitchRate float64
 }
 
 // The kinds of output (Output.Kind).

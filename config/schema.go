@@ -49,16 +49,17 @@ type outputSpec struct {
 	Safe      outLevel    `yaml:"safe"`
 	NoArg     noArg       `yaml:"no_arg"`
 	// kind: pwm and kind: servo (issue 8).
-	Kind      outputKind `yaml:"kind"`
-	Range     numberPair `yaml:"range"`
-	Gamma     number     `yaml:"gamma" example:"2.2"`
-	Frequency hertz      `yaml:"frequency"`
-	MinPulse  duration   `yaml:"min_pulse" example:"1000us"`
-	MaxPulse  duration   `yaml:"max_pulse" example:"2000us"`
-	Pulse     duration   `yaml:"pulse" example:"100ms"`
-	OnMessage onMessage  `yaml:"on_message"`
-	Duty      number     `yaml:"duty" example:"0.5"`
-	Watchdog  duration   `yaml:"watchdog" example:"2s"`
+	Kind          outputKind `yaml:"kind"`
+	Range         numberPair `yaml:"range"`
+	Gamma         number     `yaml:"gamma" example:"2.2"`
+	Frequency     hertz      `yaml:"frequency"`
+	MinPulse      duration   `yaml:"min_pulse" example:"1000us"`
+	MaxPulse      duration   `yaml:"max_pulse" example:"2000us"`
+	Pulse         duration   `yaml:"pulse" example:"100ms"`
+	OnMessage     onMessage  `yaml:"on_message"`
+	Duty          number     `yaml:"duty" example:"0.5"`
+	Watchdog      duration   `yaml:"watchdog" example:"2s"`
+	MaxSwitchRate hertz      `yaml:"max_switch_rate" example:"10Hz"`
 	// Feedback (issue 8): the output's changes sent to destinations.
 	Type         oscType   `yaml:"type"`
 	Feedback     destNames `yaml:"feedback"`

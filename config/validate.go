@@ -130,6 +130,12 @@ func (o *outputSpec) check(ck *checker) {
 	out.Feedback = ck.feedback(&o.At, lbl, o.Feedback, o.FeedbackRate)
 	o.checkKind(ck, lbl, &out)
 	out.Watchdog = ck.watchdog
+	if o.At.good("max_switch_rate") {
+		out.MaxSwitchRate = float64(o.MaxSwitchRate)
+		if out.MaxSwitchRate <= 0 || out.Kind != OutputDigital {
+			ck.errAt(o.At.val("max_switch_rate"), "%s: max_switch_rate is a digital output's switching limit above 0, like max_switch_rate: 10Hz", lbl)
+		}
+	}
 	if o.At.has("watchdog") {
 		ck.inRange(&o.At, "watchdog", o.Watchdog, minWatchdog, time.Hour, "0 (off) or 100ms to 1h, like watchdog: 2s")
 		out.Watchdog = time.Duration(o.Watchdog)

@@ -149,3 +149,36 @@ outputs:
 	sendAndWait(t, b, osc.NewMessage("/heat", int32(1)))
 	f.expect("heat", 1, CauseOSC)
 }
+
+// max_switch_rate: changes faster than the rate are coalesced to the latest
+// level, written when the time allows, never queued; the safe level goes
+// at once.
+func TestMaxSwitchRate(t *testing.T) {
+	clk := newFakeClock()
+	b := startOn(t, gpio.NewSim(quiet()), `
+outputs: [{name: relay, pin: GPIO17, address: /relay, max_switch_rate: 10Hz, safe: "off"}]
+`, Options{Listen: "127.0.0.1:0", Logger: quiet(), clock: clk})
+	f := subscribe(t, b)
+	sendAndWait(t, b, osc.NewMessage("/relay", int32(1)))
+	f.expect("relay", 1, CauseOSC)
+	// 7 changes within 100 ms (0, 1, 0, ... 0): none written now; the latest,
+	// 0, when the slot comes.
+	for i := 0; i < 7; i++ {
+		sendAndWait(t, b, osc.NewMessage("/relay", int32(i%2)))
+	}
+	f.empty()
+	clk.Advance(100 * time.Millisecond)
+	f.expect("relay", 0, CauseTimer)
+	// Back to the level it has before the slot: nothing waits, nothing is written.
+	sendAndWait(t, b, osc.NewMessage("/relay", int32(1)), osc.NewMessage("/relay", int32(0)))
+	clk.Advance(time.Second)
+	f.empty()
+	if c := b.Counters(); c.Coalesced != 5 {
+		t.Errorf("coalesced = %d, want 5 (held back: four 0s while on, then one 1)", c.Coalesced)
+	}
+	// The safe level goes at once.
+	sendAndWait(t, b, osc.NewMessage("/relay", int32(1)))
+	f.expect("relay", 1, CauseOSC)
+	b.Close()
+	f.expect("relay", 0, CauseSafe)
+}

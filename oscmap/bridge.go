@@ -55,6 +55,7 @@ type Counters struct {
 	Panics      uint64 // handler calls that panicked
 	Handled     uint64 // messages the bridge finished with (scheduled ones when due)
 	Applied     uint64 // output actions (a message can drive several outputs)
+	Coalesced   uint64 // output changes held back by max_switch_rate (the latest was written later)
 	Unmatched   uint64 // messages whose address reached nothing
 	Rejected    uint64 // messages whose argument could not be used
 	Changes     uint64 // point changes published
@@ -124,7 +125,7 @@ type Bridge struct {
 	req       mux.Request                                   // the request being handled, guarded by mu
 	sendReply func(m *osc.Message, to netip.AddrPort) error // b.reply, made once
 
-	handled, applied, unmatched, rejected, changes, deadInputs, reloads atomic.Uint64
+	handled, applied, unmatched, rejected, changes, deadInputs, reloads, coalesced atomic.Uint64
 
 	closeOnce sync.Once
 	closeErr  error
@@ -206,7 +207,7 @@ func (b *Bridge) countersLocked() Counters {
 	return Counters{
 		Packets: st.Packets, Filtered: st.Filtered, Denied: st.Denied, RateLimited: st.RateLimited, TooFarAhead: st.TooFarAhead, HeldDropped: st.HeldDropped, Messages: st.Messages, Malformed: st.Malformed, KernelDrops: st.KernelDrops,
 		Scheduled: st.Scheduled, Panics: st.Panics,
-		Handled: b.handled.Load(), Applied: b.applied.Load(), Unmatched: b.unmatched.Load(), Rejected: b.rejected.Load(),
+		Handled: b.handled.Load(), Applied: b.applied.Load(), Coalesced: b.coalesced.Load(), Unmatched: b.unmatched.Load(), Rejected: b.rejected.Load(),
 		Changes: b.changes.Load(), Sent: ss.Sent, SendErrors: ss.Errors, SendDropped: ss.Dropped,
 		DeadInputs: b.deadInputs.Load(), Reloads: b.reloads.Load(), InputLost: b.inputLost(),
 	}

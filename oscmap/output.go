@@ -28,6 +28,14 @@ type output struct {
 
 	actions [3]*outputAction // the handlers of <address>/pulse, /blink, /toggle
 	wd      outWatchdog
+
+	// max_switch_rate: when the pin last switched, and the latest level
+	// waiting for its slot.
+	lastSwitch    time.Time
+	pendingSwitch bool
+	pendingOn     bool
+	switchTimer   timer
+	switchGen     uint64
 }
 
 // outputAction handles <address>/pulse, /blink or /toggle of an output.
@@ -106,12 +114,64 @@ func (o *output) ServeOSC(r *mux.Request) {
 // write drives the pin to on and records it; false (logged) when the pin
 // failed.
 func (o *output) write(on bool, cause Cause, from netip.AddrPort) bool {
+	if o.cfg.MaxSwitchRate > 0 {
+		if o.limitSwitch(on) {
+			return true // coalesced: the latest level is written at the next slot
+		}
+		o.lastSwitch = o.b.clock.Now()
+	}
 	if err := o.out.Set(on); err != nil {
 		o.b.log.Error("could not drive output", "output", o.cfg.Name, "pin", o.cfg.Pin.Name(), "err", err)
 		return false
 	}
 	o.set(on, cause, from)
 	return true
+}
+
+// limitSwitch keeps the output within max_switch_rate (a relay's rating):
+// a change that comes sooner than 1/rate after the last switch is not
+// written now; the latest level is written when the time allows (never a
+// queue), and counted. It reports whether on was held back.
+func (o *output) limitSwitch(on bool) bool {
+	b := o.b
+	gap := time.Duration(float64(time.Second) / o.cfg.MaxSwitchRate)
+	now := b.clock.Now()
+	if on == o.on {
+		o.pendingSwitch = false // back where it is: nothing waits
+		return false
+	}
+	if o.lastSwitch.IsZero() || now.Sub(o.lastSwitch) >= gap {
+		return false
+	}
+	b.coalesced.Add(1)
+	o.pendingSwitch, o.pendingOn = true, on
+	if o.switchTimer == nil {
+		gen := o.switchGen
+		o.switchTimer = b.clock.AfterFunc(o.lastSwitch.Add(gap).Sub(now), func() {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			if o.switchGen != gen || b.closed {
+				return
+			}
+			o.switchTimer = nil
+			if o.pendingSwitch {
+				o.pendingSwitch = false
+				o.write(o.pendingOn, CauseTimer, netip.AddrPort{})
+			}
+		})
+	}
+	return true
+}
+
+// stopSwitch drops a level waiting for the switch rate (the safe level
+// goes first).
+func (o *output) stopSwitch() {
+	o.switchGen++
+	o.pendingSwitch = false
+	if o.switchTimer != nil {
+		o.switchTimer.Stop()
+		o.switchTimer = nil
+	}
 }
 
 // stopTimer ends a running pulse or blink. The caller holds b.mu.
@@ -270,6 +330,7 @@ func levelWord(high bool) string {
 // or blink ends first.
 func (b *Bridge) safe(o *output, cause Cause) error {
 	o.stopTimer()
+	o.stopSwitch() // the safe level is written at once, whatever the switch rate
 	if cause != CauseWatchdog {
 		o.wd.stop()
 	}

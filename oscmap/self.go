@@ -99,7 +99,7 @@ type counterPair struct {
 // pairs lists the counters with the names the log and /oscgpio/stats use.
 func (c Counters) pairs() []counterPair {
 	return []counterPair{
-		{"packets", c.Packets}, {"filtered", c.Filtered}, {"denied", c.Denied}, {"rate_limited", c.RateLimited}, {"messages", c.Messages}, {"handled", c.Handled}, {"applied", c.Applied},
+		{"packets", c.Packets}, {"filtered", c.Filtered}, {"denied", c.Denied}, {"rate_limited", c.RateLimited}, {"messages", c.Messages}, {"handled", c.Handled}, {"applied", c.Applied}, {"coalesced", c.Coalesced},
 		{"unmatched", c.Unmatched}, {"rejected", c.Rejected}, {"malformed", c.Malformed},
 		{"kernel_drops", c.KernelDrops}, {"scheduled", c.Scheduled}, {"held_dropped", c.HeldDropped}, {"too_far_ahead", c.TooFarAhead}, {"handler_panics", c.Panics},
 		{"changes", c.Changes}, {"sent", c.Sent}, {"send_errors", c.SendErrors}, {"send_dropped", c.SendDropped},
