@@ -47,6 +47,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"time"
@@ -313,14 +314,25 @@ func (c *Config) ADC(name string) (ADC, bool) {
 // Load reads and parses the mapping file at path. Errors in the file are
 // returned as Errors, each naming path, line and column.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("mapping file %s not found: check the path (examples are in config/examples/): %w", path, err)
 		}
 		return nil, fmt.Errorf("read mapping file %s: %w", path, err)
 	}
-	return Parse(path, data)
+	defer f.Close()
+	// Read at most one byte over the limit: a huge file (or /dev/zero) is
+	// refused without being read whole.
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read mapping file %s: %w", path, err)
+	}
+	size := int64(len(data))
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > size {
+		size = fi.Size()
+	}
+	return parse(path, data, size)
 }
 
 // Default returns the embedded tutorial mapping (config/examples/tutorial.yaml):

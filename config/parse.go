@@ -15,10 +15,21 @@ import (
 )
 
 // Parse decodes and validates a mapping file. file names it in errors.
-// On any problem it returns nil and Errors holding every problem found,
-// sorted by position.
+// On any problem it returns nil and Errors holding the problems found,
+// sorted by position: the first MaxErrors, then a count of the rest. Data
+// over MaxFileSize, or whose aliases stand for more than MaxAliasNodes
+// nodes, is refused with one error.
 func Parse(file string, data []byte) (*Config, error) {
+	return parse(file, data, int64(len(data)))
+}
+
+// parse is Parse of data, the first bytes of a file of size bytes.
+func parse(file string, data []byte, size int64) (*Config, error) {
 	d := &decoder{file: file}
+	if size > MaxFileSize {
+		d.tooBig(data, size)
+		return nil, d.errs
+	}
 	var spec fileSpec
 	spec.setDefaults()
 	if root := d.document(data); root != nil {
@@ -32,7 +43,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	c := spec.validate(d)
 	if len(d.errs) > 0 {
 		d.errs.sort()
-		return nil, d.errs
+		return nil, d.errs.truncate()
 	}
 	return c, nil
 }
@@ -65,7 +76,7 @@ func (d *decoder) document(data []byte) *yaml.Node {
 	case !errors.Is(err, io.EOF):
 		d.syntax(data, err)
 	}
-	if len(doc.Content) == 0 {
+	if len(doc.Content) == 0 || !d.checkAliases(&doc) {
 		return nil
 	}
 	return deref(doc.Content[0])

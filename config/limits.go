@@ -1,0 +1,127 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Limits of what Parse and Load read, so that no file, however written,
+// makes check or run use unbounded memory or time, or print without end.
+const (
+	// MaxFileSize is the largest mapping file read, in bytes (1 MiB; the
+	// largest example is a few KB).
+	MaxFileSize = 1 << 20
+	// MaxAliasNodes is how many YAML nodes the file's aliases (*name) may
+	// stand for in all, counting each use of an alias as the whole of what
+	// it repeats. A file over it is refused at the alias that crosses it.
+	MaxAliasNodes = 100_000
+	// MaxErrors is how many errors Errors holds; when there are more, one
+	// more Error (with More set) says how many were left out.
+	MaxErrors = 50
+)
+
+// tooBig records that the file is size bytes, over MaxFileSize, at the
+// line and column where the limit falls in data (the part that was read).
+func (d *decoder) tooBig(data []byte, size int64) {
+	if len(data) > MaxFileSize {
+		data = data[:MaxFileSize]
+	}
+	line := bytes.Count(data, []byte{'\n'}) + 1
+	col := utf8.RuneCount(data[bytes.LastIndexByte(data, '\n')+1:]) + 1
+	d.errLine(line, col, "the mapping file is %d bytes, over the limit of %d (1 MiB) that falls here; a mapping file is a few KB: check that this is the right file", size, MaxFileSize)
+}
+
+// aliasSizes counts the nodes that aliases stand for, so that a file
+// repeating a large part many times (an alias bomb: 79 KB of YAML can stand
+// for billions of nodes) is refused before it is decoded.
+type aliasSizes struct {
+	size  map[*yaml.Node]int // node -> nodes in it, aliases expanded (capped)
+	busy  map[*yaml.Node]bool
+	total int
+}
+
+// checkAliases walks the tree under n in file order and records an error
+// at the first alias whose use makes the nodes reached through aliases
+// exceed MaxAliasNodes. It reports whether the file is within the limit.
+func (d *decoder) checkAliases(n *yaml.Node) bool {
+	a := &aliasSizes{size: map[*yaml.Node]int{}, busy: map[*yaml.Node]bool{}}
+	if bad := a.walk(n); bad != nil {
+		name := bad.Value
+		d.errAt(bad, "alias *%s: the aliases of this file stand for more than %d YAML nodes in all (an alias bomb); write the repeated parts out, or repeat them fewer times", name, MaxAliasNodes)
+		return false
+	}
+	return true
+}
+
+// walk adds up, in file order, the nodes each alias under n stands for and
+// returns the alias at which the total passes the limit, or nil.
+func (a *aliasSizes) walk(n *yaml.Node) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.AliasNode {
+		a.total += a.sizeOf(n.Alias)
+		if a.total > MaxAliasNodes {
+			return n
+		}
+		return nil
+	}
+	for _, c := range n.Content {
+		if bad := a.walk(c); bad != nil {
+			return bad
+		}
+	}
+	return nil
+}
+
+// sizeOf is the number of nodes n stands for with its aliases expanded,
+// capped just over MaxAliasNodes so that it cannot overflow. An alias
+// inside its own anchor (yaml refuses those) counts as over the limit.
+func (a *aliasSizes) sizeOf(n *yaml.Node) int {
+	const over = MaxAliasNodes + 1
+	if n == nil {
+		return 1
+	}
+	if s, ok := a.size[n]; ok {
+		return s
+	}
+	if a.busy[n] {
+		return over
+	}
+	a.busy[n] = true
+	s := 1
+	if n.Kind == yaml.AliasNode {
+		s = a.sizeOf(n.Alias)
+	} else {
+		for _, c := range n.Content {
+			if s += a.sizeOf(c); s > over {
+				s = over
+				break
+			}
+		}
+	}
+	delete(a.busy, n)
+	a.size[n] = s
+	return s
+}
+
+// truncate keeps the first MaxErrors of es (sorted) and, if there were
+// more, one Error more at the first one left out, saying how many.
+func (es Errors) truncate() Errors {
+	if len(es) <= MaxErrors {
+		return es
+	}
+	first := es[MaxErrors]
+	more := len(es) - MaxErrors
+	noun := "errors"
+	if more == 1 {
+		noun = "error"
+	}
+	return append(es[:MaxErrors:MaxErrors], &Error{
+		File: first.File, Line: first.Line, Col: first.Col, More: more,
+		Msg: fmt.Sprintf("... and %d more %s from here on (the first %d are shown); fix these and check again", more, noun, MaxErrors),
+	})
+}
