@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -41,40 +42,64 @@ type aliasSizes struct {
 	size  map[*yaml.Node]int // node -> nodes in it, aliases expanded (capped)
 	busy  map[*yaml.Node]bool
 	total int
+	cycle bool // an alias stands inside its own anchor
 }
 
-// checkAliases walks the tree under n in file order and records an error
-// at the first alias whose use makes the nodes reached through aliases
-// exceed MaxAliasNodes. It reports whether the file is within the limit.
-func (d *decoder) checkAliases(n *yaml.Node) bool {
+// checkNodes walks the tree under n in file order. It records an error at
+// the first alias whose use makes the nodes reached through aliases exceed
+// MaxAliasNodes, or that stands inside its own anchor, and reports whether
+// the file is within the limit. It also keeps, for oddScalars, every
+// scalar that holds a non-printing character.
+func (d *decoder) checkNodes(n *yaml.Node) bool {
 	a := &aliasSizes{size: map[*yaml.Node]int{}, busy: map[*yaml.Node]bool{}}
-	if bad := a.walk(n); bad != nil {
-		name := bad.Value
-		d.errAt(bad, "alias *%s: the aliases of this file stand for more than %d YAML nodes in all (an alias bomb); write the repeated parts out, or repeat them fewer times", name, MaxAliasNodes)
-		return false
+	bad := a.walk(d, n)
+	switch {
+	case bad == nil:
+		return true
+	case a.cycle:
+		d.errAt(bad, "alias *%s stands inside its own anchor &%s: it would repeat forever; remove the alias", bad.Value, bad.Value)
+	default:
+		d.errAt(bad, "alias *%s: the aliases of this file stand for more than %d YAML nodes in all (an alias bomb); write the repeated parts out, or repeat them fewer times", bad.Value, MaxAliasNodes)
 	}
-	return true
+	return false
 }
 
 // walk adds up, in file order, the nodes each alias under n stands for and
-// returns the alias at which the total passes the limit, or nil.
-func (a *aliasSizes) walk(n *yaml.Node) *yaml.Node {
+// returns the alias at which the total passes the limit, or nil. It keeps
+// non-printing scalars in d.odd.
+func (a *aliasSizes) walk(d *decoder, n *yaml.Node) *yaml.Node {
 	if n == nil {
 		return nil
 	}
-	if n.Kind == yaml.AliasNode {
+	switch n.Kind {
+	case yaml.AliasNode:
 		a.total += a.sizeOf(n.Alias)
 		if a.total > MaxAliasNodes {
 			return n
 		}
 		return nil
+	case yaml.ScalarNode:
+		if _, ok := nonPrinting(n.Value); ok {
+			d.odd = append(d.odd, n)
+		}
 	}
 	for _, c := range n.Content {
-		if bad := a.walk(c); bad != nil {
+		if bad := a.walk(d, c); bad != nil {
 			return bad
 		}
 	}
 	return nil
+}
+
+// nonPrinting returns the first rune of s that strconv.Quote would escape
+// (a control or format character, a space other than ' ', invalid UTF-8).
+func nonPrinting(s string) (rune, bool) {
+	for _, r := range s {
+		if !strconv.IsPrint(r) {
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 // sizeOf is the number of nodes n stands for with its aliases expanded,
@@ -89,6 +114,7 @@ func (a *aliasSizes) sizeOf(n *yaml.Node) int {
 		return s
 	}
 	if a.busy[n] {
+		a.cycle = true
 		return over
 	}
 	a.busy[n] = true
@@ -124,4 +150,22 @@ func (es Errors) truncate() Errors {
 		File: first.File, Line: first.Line, Col: first.Col, More: more,
 		Msg: fmt.Sprintf("... and %d more %s from here on (the first %d are shown); fix these and check again", more, noun, MaxErrors),
 	})
+}
+
+// oddScalars records an error at each scalar that holds a non-printing
+// character (a control character, an escape sequence, a zero-width space),
+// which a check table or a log line would otherwise print raw, unless an
+// error at that place already says what is wrong with it.
+func (d *decoder) oddScalars() {
+	at := map[Pos]bool{}
+	for _, e := range d.errs {
+		at[Pos{e.Line, e.Col}] = true
+	}
+	for _, n := range d.odd {
+		if at[Pos{n.Line, n.Column}] {
+			continue
+		}
+		r, _ := nonPrinting(n.Value)
+		d.errAt(n, "%s holds the non-printing character %s: a mapping file needs none (it would reach the terminal and the log as it is); remove it", strconv.Quote(n.Value), strconv.QuoteRune(r))
+	}
 }

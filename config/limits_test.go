@@ -162,3 +162,29 @@ func TestErrorsCapped(t *testing.T) {
 		t.Errorf("Error() has %d lines, want %d", n, MaxErrors+1)
 	}
 }
+
+func TestAliasInsideItsAnchor(t *testing.T) {
+	es := limitErrors(t, []byte("a: &x [*x]\n"))
+	if len(es) != 1 || es[0].Line != 1 || es[0].Col != 8 || !strings.Contains(es[0].Msg, "alias *x stands inside its own anchor &x") {
+		t.Fatalf("errors = %v", es)
+	}
+}
+
+// A name holding an escape sequence or a newline would print raw in check's
+// table and in the log: it is refused, quoted.
+func TestNonPrintingScalars(t *testing.T) {
+	src := strings.Replace(base, "  max:", "  \"m\\e[2J\\n/button i 1\":", 1)
+	src = strings.Replace(src, "to: [max]", "to: [\"m\\e[2J\\n/button i 1\"]", 1)
+	es := limitErrors(t, []byte(src))
+	if len(es) != 2 {
+		t.Fatalf("errors = %v, want the key and its use", es)
+	}
+	for _, e := range es {
+		if !strings.Contains(e.Msg, `"m\x1b[2J\n/button i 1" holds the non-printing character '\x1b'`) {
+			t.Errorf("error %v", e)
+		}
+		if strings.ContainsAny(e.Error(), "\x1b\n") {
+			t.Errorf("error printed raw: %q", e.Error())
+		}
+	}
+}

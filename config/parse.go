@@ -41,6 +41,7 @@ func parse(file string, data []byte, size int64) (*Config, error) {
 		}
 	}
 	c := spec.validate(d)
+	d.oddScalars()
 	if len(d.errs) > 0 {
 		d.errs.sort()
 		return nil, d.errs.truncate()
@@ -76,7 +77,7 @@ func (d *decoder) document(data []byte) *yaml.Node {
 	case !errors.Is(err, io.EOF):
 		d.syntax(data, err)
 	}
-	if len(doc.Content) == 0 || !d.checkAliases(&doc) {
+	if len(doc.Content) == 0 || !d.checkNodes(&doc) {
 		return nil
 	}
 	return deref(doc.Content[0])
