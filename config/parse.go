@@ -138,6 +138,11 @@ func (d *decoder) syntax(data []byte, err error) {
 	if hint == "" && strings.Contains(msg, "mapping values are not allowed") {
 		hint = "; put quotes around a value that contains \": \", and check the indentation of the keys"
 	}
+	if line > len(lines) {
+		// yaml names the line after the last one when the file ends
+		// inside a block ("{"): point at the end of the file.
+		line, col = len(lines), utf8.RuneCountInString(lines[len(lines)-1])+1
+	}
 	d.errLine(line, col, "YAML syntax error: %s%s", msg, hint)
 }
 
