@@ -134,6 +134,25 @@ func (a *aliasSizes) sizeOf(n *yaml.Node) int {
 	return s
 }
 
+// dedupe drops the errors that repeat an earlier one (same place, same
+// message): a node repeated by aliases is reported once.
+func (es Errors) dedupe() Errors {
+	type key struct {
+		line, col int
+		msg       string
+	}
+	seen := make(map[key]bool, len(es))
+	out := es[:0]
+	for _, e := range es {
+		k := key{e.Line, e.Col, e.Msg}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // truncate keeps the first MaxErrors of es (sorted) and, if there were
 // more, one Error more at the first one left out, saying how many.
 func (es Errors) truncate() Errors {

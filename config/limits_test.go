@@ -188,3 +188,18 @@ func TestNonPrintingScalars(t *testing.T) {
 		}
 	}
 }
+
+// A node repeated by aliases is reported once, not once per alias.
+func TestAliasedErrorsOnce(t *testing.T) {
+	src := "outputs:\n  - &o {name: a, pin: GPIO17, address: /a, colour: red}\n  - *o\n  - *o\n"
+	es := limitErrors(t, []byte(src))
+	n := 0
+	for _, e := range es {
+		if strings.Contains(e.Msg, `unknown key "colour"`) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("the unknown key is reported %d times: %v", n, es)
+	}
+}

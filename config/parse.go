@@ -44,7 +44,7 @@ func parse(file string, data []byte, size int64) (*Config, error) {
 	d.oddScalars()
 	if len(d.errs) > 0 {
 		d.errs.sort()
-		return nil, d.errs.truncate()
+		return nil, d.errs.dedupe().truncate()
 	}
 	return c, nil
 }
