@@ -22,6 +22,9 @@ const (
 	// MaxErrors is how many errors Errors holds; when there are more, one
 	// more Error (with More set) says how many were left out.
 	MaxErrors = 50
+	// MaxMessage is the longest message of one Error, in bytes: a message
+	// quoting a long value is cut there.
+	MaxMessage = 1000
 )
 
 // tooBig records that the file is size bytes, over MaxFileSize, at the
@@ -154,8 +157,18 @@ func (es Errors) dedupe() Errors {
 }
 
 // truncate keeps the first MaxErrors of es (sorted) and, if there were
-// more, one Error more at the first one left out, saying how many.
+// more, one Error more at the first one left out, saying how many. It cuts
+// messages longer than MaxMessage.
 func (es Errors) truncate() Errors {
+	for _, e := range es {
+		if len(e.Msg) > MaxMessage {
+			cut := MaxMessage
+			for cut > 0 && !utf8.RuneStart(e.Msg[cut]) {
+				cut--
+			}
+			e.Msg = fmt.Sprintf("%s... (%d more bytes)", e.Msg[:cut], len(e.Msg)-cut)
+		}
+	}
 	if len(es) <= MaxErrors {
 		return es
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // aliasBomb is the file of issue 9: a 1 000-key map under an anchor, then
@@ -85,18 +86,23 @@ func TestAliasesUnderLimit(t *testing.T) {
 	if got := c.Destinations[1].Addr; got != "127.0.0.1:9000" {
 		t.Errorf("pd = %q, want the aliased address", got)
 	}
-	// 40 aliases of a 1 000-key map (2 001 nodes) are within the limit: refused for
-	// what they say, not for their number.
-	for _, e := range limitErrors(t, aliasBomb(40)) {
+	// 49 aliases of a 2 001-node list (98 049 nodes) are within the limit:
+	// refused for what they say, not for their number.
+	list := "x: &m [" + strings.Repeat("1, ", 2000) + "1]\noutputs:\n" + strings.Repeat("  - *m\n", 49)
+	for _, e := range limitErrors(t, []byte(list)) {
 		if strings.Contains(e.Msg, "alias bomb") {
 			t.Fatalf("under the limit: %v", e)
 		}
+	}
+	// One more is over.
+	if es := limitErrors(t, []byte(list+"  - *m\n")); len(es) != 1 || es[0].Line != 52 || !strings.Contains(es[0].Msg, "alias bomb") {
+		t.Errorf("over the limit: %v", es)
 	}
 }
 
 func TestFileSizeLimit(t *testing.T) {
 	line := "# " + strings.Repeat("x", 97) + "\n" // 100 bytes
-	data := []byte(base + strings.Repeat(line, MaxFileSize/100))
+	data := []byte(strings.Repeat(line, MaxFileSize/100) + base)
 	es := limitErrors(t, data)
 	if len(es) != 1 || !strings.Contains(es[0].Msg, fmt.Sprintf("is %d bytes, over the limit of %d", len(data), MaxFileSize)) {
 		t.Fatalf("errors = %v", es)
@@ -106,7 +112,7 @@ func TestFileSizeLimit(t *testing.T) {
 		t.Errorf("error at %d:%d = offset %d, want %d", es[0].Line, es[0].Col, off, MaxFileSize)
 	}
 	// A file of exactly the limit is read.
-	if _, err := Parse("f.yaml", data[:MaxFileSize]); err != nil {
+	if _, err := Parse("f.yaml", append(data[:MaxFileSize-len(base)-1:MaxFileSize-len(base)-1], "\n"+base...)); err != nil {
 		t.Errorf("a file under the limit: %v", err)
 	}
 }
@@ -201,5 +207,13 @@ func TestAliasedErrorsOnce(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("the unknown key is reported %d times: %v", n, es)
+	}
+}
+
+// A message quoting a long value is cut.
+func TestLongMessageCut(t *testing.T) {
+	es := limitErrors(t, []byte("destinations:\n  max: "+strings.Repeat("é", 100_000)+"\n"))
+	if len(es) != 1 || len(es[0].Msg) > MaxMessage+30 || !strings.HasSuffix(es[0].Msg, " more bytes)") || !utf8.ValidString(es[0].Msg) {
+		t.Errorf("errors = %.200v (%d bytes)", es, len(es[0].Msg))
 	}
 }
