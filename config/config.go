@@ -329,8 +329,11 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("read mapping file %s: %w", path, err)
 	}
 	size := int64(len(data))
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > size {
-		size = fi.Size()
+	if size > MaxFileSize {
+		size = -1 // not a regular file: its size is not known
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > MaxFileSize {
+			size = fi.Size()
+		}
 	}
 	return parse(path, data, size)
 }

@@ -27,15 +27,20 @@ const (
 	MaxMessage = 1000
 )
 
-// tooBig records that the file is size bytes, over MaxFileSize, at the
-// line and column where the limit falls in data (the part that was read).
+// tooBig records that the file is size bytes (-1: not known), over
+// MaxFileSize, at the line and column where the limit falls in data (the
+// part that was read).
 func (d *decoder) tooBig(data []byte, size int64) {
 	if len(data) > MaxFileSize {
 		data = data[:MaxFileSize]
 	}
 	line := bytes.Count(data, []byte{'\n'}) + 1
 	col := utf8.RuneCount(data[bytes.LastIndexByte(data, '\n')+1:]) + 1
-	d.errLine(line, col, "the mapping file is %d bytes, over the limit of %d (1 MiB) that falls here; a mapping file is a few KB: check that this is the right file", size, MaxFileSize)
+	what := fmt.Sprintf("is %d bytes, over the limit of %d (1 MiB)", size, MaxFileSize)
+	if size < 0 {
+		what = fmt.Sprintf("goes on past the limit of %d bytes (1 MiB),", MaxFileSize)
+	}
+	d.errLine(line, col, "the mapping file %s that falls here; a mapping file is a few KB: check that this is the right file", what)
 }
 
 // aliasSizes counts the nodes that aliases stand for, so that a file

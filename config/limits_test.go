@@ -217,3 +217,15 @@ func TestLongMessageCut(t *testing.T) {
 		t.Errorf("errors = %.200v (%d bytes)", es, len(es[0].Msg))
 	}
 }
+
+// A stream that does not end (not a regular file) is refused after the
+// limit, without its size.
+func TestLoadEndlessStream(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero")
+	}
+	_, err := Load("/dev/zero")
+	if err == nil || !strings.Contains(err.Error(), "the mapping file goes on past the limit of 1048576 bytes (1 MiB), that falls here") {
+		t.Errorf("Load(/dev/zero) = %v", err)
+	}
+}

@@ -23,10 +23,11 @@ func Parse(file string, data []byte) (*Config, error) {
 	return parse(file, data, int64(len(data)))
 }
 
-// parse is Parse of data, the first bytes of a file of size bytes.
+// parse is Parse of data, the first bytes of a file of size bytes (-1:
+// more than MaxFileSize, not known how many).
 func parse(file string, data []byte, size int64) (*Config, error) {
 	d := &decoder{file: file}
-	if size > MaxFileSize {
+	if size > MaxFileSize || size < 0 {
 		d.tooBig(data, size)
 		return nil, d.errs
 	}
