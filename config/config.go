@@ -13,7 +13,11 @@
 // Parse runs in three steps, each in its own file:
 //
 //   - parse.go turns the text into a yaml.Node tree, and explains YAML
-//     syntax errors (indentation, tabs) at the line to fix.
+//     syntax errors (indentation, tabs) at the line to fix. limits.go
+//     bounds what any file can cost: 1 MiB (MaxFileSize), 100 000 nodes
+//     reached through aliases (MaxAliasNodes, against alias bombs), 50
+//     errors then a count (MaxErrors); it also refuses keys and values
+//     holding non-printing characters.
 //   - decode.go fills the schema, schema.go: one Go struct per section of
 //     the file (fileSpec, outputSpec, inputSpec, valuesSpec, adcSpec, simSpec), one
 //     field per key, named by its `yaml:"key"` tag. The decoder is small and
@@ -35,6 +39,9 @@
 //     and ranges) and for adcs (bus, address or chip select, the bus pins
 //     they take from GPIO use, and each chip's samples a second shared by
 //     the analog inputs on it).
+//
+// Config.Warnings (warnings.go) lists what a valid file allows but is
+// probably a mistake: check prints it, run logs it.
 //
 // A new kind of item (a PWM output, an encoder) is a new struct in
 // schema.go with tagged fields and the item methods (kind, misplaced), a
