@@ -13,7 +13,11 @@
 // Parse runs in three steps, each in its own file:
 //
 //   - parse.go turns the text into a yaml.Node tree, and explains YAML
-//     syntax errors (indentation, tabs) at the line to fix.
+//     syntax errors (indentation, tabs) at the line to fix. limits.go
+//     bounds what any file can cost: 1 MiB (MaxFileSize), 100 000 nodes
+//     reached through aliases (MaxAliasNodes, against alias bombs), 50
+//     errors then a count (MaxErrors); it also refuses keys and values
+//     holding non-printing characters.
 //   - decode.go fills the schema, schema.go: one Go struct per section of
 //     the file (fileSpec, outputSpec, inputSpec, valuesSpec, adcSpec, simSpec), one
 //     field per key, named by its `yaml:"key"` tag. The decoder is small and
@@ -36,6 +40,9 @@
 //     they take from GPIO use, and each chip's samples a second shared by
 //     the analog inputs on it).
 //
+// Config.Warnings (warnings.go) lists what a valid file allows but is
+// probably a mistake: check prints it, run logs it.
+//
 // A new kind of item (a PWM output, an encoder) is a new struct in
 // schema.go with tagged fields and the item methods (kind, misplaced), a
 // list field for it in fileSpec, and a check method in validate.go that
@@ -47,6 +54,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/netip"
 	"os"
@@ -335,14 +343,28 @@ func (c *Config) ADC(name string) (ADC, bool) {
 // Load reads and parses the mapping file at path. Errors in the file are
 // returned as Errors, each naming path, line and column.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("mapping file %s not found: check the path (examples are in config/examples/): %w", path, err)
 		}
 		return nil, fmt.Errorf("read mapping file %s: %w", path, err)
 	}
-	return Parse(path, data)
+	defer f.Close()
+	// Read at most one byte over the limit: a huge file (or /dev/zero) is
+	// refused without being read whole.
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read mapping file %s: %w", path, err)
+	}
+	size := int64(len(data))
+	if size > MaxFileSize {
+		size = -1 // not a regular file: its size is not known
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > MaxFileSize {
+			size = fi.Size()
+		}
+	}
+	return parse(path, data, size)
 }
 
 // Default returns the embedded tutorial mapping (config/examples/tutorial.yaml):

@@ -169,6 +169,7 @@ func keysOf[T any]() []string { return infoOf(reflect.TypeFor[T]()).keys }
 type decoder struct {
 	file string
 	errs Errors
+	odd  []*yaml.Node // scalars holding non-printing characters (checkNodes)
 }
 
 func (d *decoder) errAt(n *yaml.Node, format string, args ...any) {

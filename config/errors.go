@@ -11,6 +11,9 @@ type Error struct {
 	File      string
 	Line, Col int
 	Msg       string
+	// More is set only on the last element of Errors cut at MaxErrors:
+	// how many errors were left out. Its position is the first of them.
+	More int
 }
 
 // Error returns "FILE:LINE:COL: Msg".
@@ -18,7 +21,9 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
 }
 
-// Errors is every problem found in a mapping file, in file order.
+// Errors is every problem found in a mapping file, in file order: at most
+// MaxErrors of them, then, if there were more, one Error with More set
+// ("... and N more errors").
 type Errors []*Error
 
 // Error returns the errors one per line.

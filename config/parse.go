@@ -15,10 +15,22 @@ import (
 )
 
 // Parse decodes and validates a mapping file. file names it in errors.
-// On any problem it returns nil and Errors holding every problem found,
-// sorted by position.
+// On any problem it returns nil and Errors holding the problems found,
+// sorted by position: the first MaxErrors, then a count of the rest. Data
+// over MaxFileSize, or whose aliases stand for more than MaxAliasNodes
+// nodes, is refused with one error.
 func Parse(file string, data []byte) (*Config, error) {
+	return parse(file, data, int64(len(data)))
+}
+
+// parse is Parse of data, the first bytes of a file of size bytes (-1:
+// more than MaxFileSize, not known how many).
+func parse(file string, data []byte, size int64) (*Config, error) {
 	d := &decoder{file: file}
+	if size > MaxFileSize || size < 0 {
+		d.tooBig(data, size)
+		return nil, d.errs
+	}
 	var spec fileSpec
 	spec.setDefaults()
 	if root := d.document(data); root != nil {
@@ -30,9 +42,10 @@ func Parse(file string, data []byte) (*Config, error) {
 		}
 	}
 	c := spec.validate(d)
+	d.oddScalars()
 	if len(d.errs) > 0 {
 		d.errs.sort()
-		return nil, d.errs
+		return nil, d.errs.dedupe().truncate()
 	}
 	return c, nil
 }
@@ -65,7 +78,7 @@ func (d *decoder) document(data []byte) *yaml.Node {
 	case !errors.Is(err, io.EOF):
 		d.syntax(data, err)
 	}
-	if len(doc.Content) == 0 {
+	if len(doc.Content) == 0 || !d.checkNodes(&doc) {
 		return nil
 	}
 	return deref(doc.Content[0])
@@ -125,6 +138,11 @@ func (d *decoder) syntax(data []byte, err error) {
 	}
 	if hint == "" && strings.Contains(msg, "mapping values are not allowed") {
 		hint = "; put quotes around a value that contains \": \", and check the indentation of the keys"
+	}
+	if line > len(lines) {
+		// yaml names the line after the last one when the file ends
+		// inside a block ("{"): point at the end of the file.
+		line, col = len(lines), utf8.RuneCountInString(lines[len(lines)-1])+1
 	}
 	d.errLine(line, col, "YAML syntax error: %s%s", msg, hint)
 }

@@ -1,12 +1,15 @@
 package config
 
 import (
+	"bytes"
 	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -241,8 +244,13 @@ func TestDecoderNewSection(t *testing.T) {
 	}
 }
 
-// FuzzParse checks that Parse never panics and returns either a Config or
-// Errors, each at a position in the file.
+// FuzzParse checks that Parse never panics, never hangs and stays within
+// its limits: it returns either a Config or Errors, at most MaxErrors and
+// a count, each one line "f.yaml:LINE:COL: message" at a place in the
+// file. The seed corpus (testdata/fuzz/FuzzParse) has alias bombs, anchors
+// and aliases, huge numbers, binary, tabs and deep nesting; the files over
+// MaxFileSize are made here (a corpus file that size would weigh on the
+// repository).
 func FuzzParse(f *testing.F) {
 	files, _ := filepath.Glob("examples/*.yaml")
 	for _, name := range files {
@@ -252,22 +260,52 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(base + "    values: {press: 1.5, release: x}\n    type: h\nsim:\n  jumpers: [[GPIO17, GPIO27], [GPIO27, GPIO17]]\n"))
 	f.Add([]byte("a: &x [*x]\n"))
+	if fuzz := flag.Lookup("test.fuzz"); fuzz == nil || fuzz.Value.String() == "" {
+		// Only as seeds: when fuzzing, the engine would spend its time
+		// minimizing megabyte inputs (the limit is tested by
+		// TestFileSizeLimit and TestLoadHugeFile too).
+		f.Add([]byte(base + strings.Repeat("# a comment line of a file over the size limit\n", MaxFileSize/48+1)))
+		f.Add(bytes.Repeat([]byte{0}, MaxFileSize+1))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		start := time.Now()
 		c, err := Parse("f.yaml", data)
+		if d := time.Since(start); d > 20*time.Second {
+			t.Errorf("Parse of %d bytes took %v", len(data), d)
+		}
 		if (c == nil) == (err == nil) {
 			t.Fatalf("Parse = %v, %v: want exactly one", c, err)
 		}
 		if err == nil {
+			if len(data) > MaxFileSize {
+				t.Fatalf("accepted %d bytes, over MaxFileSize", len(data))
+			}
 			return
 		}
 		var es Errors
 		if !errors.As(err, &es) || len(es) == 0 {
 			t.Fatalf("error %T %v, want Errors", err, err)
 		}
-		for _, e := range es {
-			if e.Line < 1 || e.Col < 1 || e.Msg == "" {
-				t.Fatalf("error without a position or message: %+v", e)
+		if len(es) > MaxErrors+1 {
+			t.Fatalf("%d errors, more than MaxErrors and a count", len(es))
+		}
+		// At most as many lines as YAML's line breaks make: \n, \r (a
+		// lone CR is one, \r\n counts twice here), NEL, LS and PS.
+		lines := 1 + bytes.Count(data, []byte{'\n'}) + bytes.Count(data, []byte{'\r'}) +
+			bytes.Count(data, []byte("\u0085")) + bytes.Count(data, []byte("\u2028")) + bytes.Count(data, []byte("\u2029"))
+		for i, e := range es {
+			if e.File != "f.yaml" || e.Line < 1 || e.Line > lines || e.Col < 1 || e.Msg == "" {
+				t.Fatalf("error without a position in the file (%d lines) or a message: %+v", lines, e)
 			}
+			if strings.ContainsAny(e.Error(), "\n\r") {
+				t.Fatalf("error on more than one line: %q", e.Error())
+			}
+			if (e.More > 0) != (i == MaxErrors) {
+				t.Fatalf("error %d has More %d", i, e.More)
+			}
+		}
+		if n := strings.Count(err.Error(), "\n") + 1; n != len(es) {
+			t.Fatalf("Error() has %d lines for %d errors", n, len(es))
 		}
 	})
 }

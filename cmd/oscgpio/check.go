@@ -8,7 +8,9 @@ import (
 )
 
 // checkCmd validates a mapping file: the table on success, every error as
-// FILE:LINE:COL: message and exit status 1 otherwise.
+// FILE:LINE:COL: message and exit status 1 otherwise. The file's warnings
+// (config.Config.Warnings: a destination that is the bridge's own listen
+// address) go to stderr as FILE:LINE:COL: warning: message, and do not fail.
 func checkCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("check", stderr)
 	rest, err := parseFlags(fs, args)
@@ -22,6 +24,9 @@ func checkCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return errQuiet
+	}
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(stderr, "%s:%d:%d: warning: %s\n", w.File, w.Line, w.Col, w.Msg)
 	}
 	return cfg.WriteTable(stdout)
 }

@@ -15,7 +15,8 @@ import (
 	"github.com/oscgpio/oscgpio/oscmap/transport"
 )
 
-// dumpCmd prints every message received, one line each, like liblo's oscdump.
+// dumpCmd prints every message received, one line each, like liblo's oscdump,
+// with anything that is not plain printable text escaped (see dumpLine).
 // Its default port is where the tutorial mapping sends its button.
 func dumpCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("dump", stderr)
@@ -44,10 +45,17 @@ func dumpCmd(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	// Serve calls this from one goroutine, in arrival order.
 	return srv.Serve(ctx, func(m *osc.Message, addr netip.AddrPort) {
-		if *from {
-			fmt.Fprintf(stdout, "%s %s\n", addr, codec.Format(m))
-			return
-		}
-		fmt.Fprintln(stdout, codec.Format(m))
+		fmt.Fprintln(stdout, dumpLine(m, addr, *from))
 	})
+}
+
+// dumpLine is the line dump prints for m, received from addr: codec.Format
+// (the sender's address in front with from), so nothing received is
+// printed raw: an address holding a newline or an escape sequence is
+// printed quoted and escaped, and one message is always one line.
+func dumpLine(m *osc.Message, addr netip.AddrPort, from bool) string {
+	if from {
+		return addr.String() + " " + codec.Format(m)
+	}
+	return codec.Format(m)
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hypebeast/go-osc/osc"
 )
@@ -25,12 +26,20 @@ import (
 // and F as #T and #F, a time tag as NTP seconds.fraction in hex. A message
 // without arguments is just its address. A Go value that OSC cannot carry is
 // printed with %v and the type tag '?'. A nil message is "".
+//
+// Nothing is printed raw: an address that holds a character other than a
+// printable one (a control character such as a newline or ESC, invalid
+// UTF-8, a zero-width or other non-printing character), or a space, a
+// quote or a backslash, is printed quoted with Go escapes, like a string:
+// "/a\n/button i 1", "/x\x1b[2J", "/led\u200b". So one message is always
+// one line, an address cannot pose as arguments, and no escape sequence
+// reaches a terminal or a log. A plain address prints unchanged.
 func Format(m *osc.Message) string {
 	if m == nil {
 		return ""
 	}
 	var sb strings.Builder
-	sb.WriteString(m.Address)
+	sb.WriteString(FormatAddress(m.Address))
 	if len(m.Arguments) == 0 {
 		return sb.String()
 	}
@@ -114,9 +123,27 @@ func formatArg(a any) string {
 	case nil:
 		return "Nil"
 	}
-	return fmt.Sprintf("%v", a)
+	return escape(fmt.Sprintf("%v", a))
 }
 
+// FormatAddress is an OSC address as Format prints it: unchanged when every
+// character is printable and none is a space, '"' or '\\'; else quoted with
+// Go escapes (strconv.Quote).
+func FormatAddress(addr string) string { return escape(addr) }
+
+// escape quotes s when it is not valid UTF-8 or holds anything but
+// printable characters other than space, '"' and '\\'.
+func escape(s string) string {
+	if !utf8.ValidString(s) {
+		return strconv.Quote(s)
+	}
+	for _, r := range s {
+		if r == ' ' || r == '"' || r == '\\' || !strconv.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
 func ntpHex(tt uint64) string { return fmt.Sprintf("%08x.%08x", tt>>32, tt&0xffffffff) }
 
 // FormatFloat formats f as C's printf("%f") does, as Format prints f and d
