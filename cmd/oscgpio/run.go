@@ -70,6 +70,9 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	defer signal.Stop(hup)
 
+	for _, w := range cfg.Warnings() {
+		log.Warn(w.Error())
+	}
 	backend, err := gpio.Open(*kind, log)
 	if err != nil {
 		return err
@@ -165,6 +168,9 @@ func reloadMapping(b *oscmap.Bridge, file, why string, log *slog.Logger) {
 			log.Error("reload refused: the mapping has errors; the running mapping stays", "why", why, "err", line)
 		}
 		return
+	}
+	for _, w := range cfg.Warnings() {
+		log.Warn(w.Error())
 	}
 	if err := b.Apply(cfg); err != nil {
 		for _, line := range splitLines(err.Error()) {
