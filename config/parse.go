@@ -44,6 +44,14 @@ func parse(file string, data []byte, size int64) (*Config, error) {
 	c := spec.validate(d)
 	d.oddScalars()
 	if len(d.errs) > 0 {
+		// yaml places an empty document after a lone "---" on the line
+		// after the file's last: point at the last line instead.
+		last := lineCount(data)
+		for _, e := range d.errs {
+			if e.Line > last {
+				e.Line, e.Col = last, 1
+			}
+		}
 		d.errs.sort()
 		return nil, d.errs.dedupe().truncate()
 	}
@@ -260,4 +268,22 @@ func mainKeys() []string {
 		}
 	}
 	return ks
+}
+
+// lineCount is how many lines data has, counting YAML's line breaks (a
+// lone CR is one).
+func lineCount(data []byte) int {
+	n := 1
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '\n':
+			n++
+		case '\r':
+			if i+1 < len(data) && data[i+1] == '\n' {
+				i++
+			}
+			n++
+		}
+	}
+	return n
 }
