@@ -58,7 +58,7 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 			b.log.Info("the mapping's listen changed, but --listen on the command line is used", "mapping_listen", cfg.Listen, "listen", listen)
 		}
 	}
-	opts, err := listenOptions(cfg)
+	opts, err := b.listenOptions(cfg)
 	if err != nil {
 		if first {
 			return err
@@ -313,6 +313,7 @@ func (b *Bridge) Apply(cfg *config.Config) error {
 		fail(err)
 	}
 	b.routes = routes
+	b.routesNow.Store(routes)
 	var dests []sender.Dest
 	for _, d := range cfg.Destinations {
 		dests = append(dests, sender.Dest{Name: d.Name, Addr: d.Addr})
@@ -523,9 +524,15 @@ func samePWM(a, b config.Output) bool {
 }
 
 // listenOptions are the socket's guards from the mapping: the allow list
-// (in the kernel where it can be) and the rate limits per sender.
-func listenOptions(cfg *config.Config) ([]transport.Option, error) {
-	opts := []transport.Option{transport.WithMaxAhead(cfg.MaxScheduleAhead)}
+// (in the kernel where it can be), the rate limits per sender, how far
+// ahead a bundle may be dated, and holding only routed messages.
+func (b *Bridge) listenOptions(cfg *config.Config) ([]transport.Option, error) {
+	opts := []transport.Option{transport.WithMaxAhead(cfg.MaxScheduleAhead),
+		// Only what the mapping routes is held for a future time tag.
+		transport.WithHold(func(addr string) bool {
+			m := b.routesNow.Load()
+			return m == nil || m.Reaches(addr)
+		})}
 	var per []transport.PrefixRateLimit
 	if len(cfg.Allow) > 0 {
 		var prefixes []netip.Prefix

@@ -118,7 +118,8 @@ type Bridge struct {
 	fbLimits map[string]*fbLimit // feedback rate limits, by point name
 	oldStats transport.Stats     // totals of the sockets a reload replaced
 
-	out atomic.Pointer[transport.UDP] // srv, for sends that must not take mu
+	out       atomic.Pointer[transport.UDP] // srv, for sends that must not take mu
+	routesNow atomic.Pointer[mux.Mux]       // routes, for the reader's hold check without mu
 
 	onHandled func() // tests: called after each message, set before Run
 

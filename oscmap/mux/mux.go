@@ -181,6 +181,25 @@ func contains(hs []Handler, h Handler) bool {
 	return false
 }
 
+// Reaches reports whether a message to addr would run any handler (by the
+// rules of Dispatch), without running one.
+func (m *Mux) Reaches(addr string) bool {
+	for _, p := range m.prefixes {
+		if strings.HasPrefix(addr, p.prefix) || addr == p.prefix[:len(p.prefix)-1] {
+			return true
+		}
+	}
+	if !strings.ContainsAny(addr, patternChars) {
+		return len(m.exact[addr]) > 0
+	}
+	for _, rt := range m.routes {
+		if Match(addr, rt.address) {
+			return true
+		}
+	}
+	return false
+}
+
 // Addresses returns the registered plain addresses, in registration order.
 func (m *Mux) Addresses() []string {
 	out := make([]string, len(m.routes))

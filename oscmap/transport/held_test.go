@@ -39,11 +39,16 @@ func TestHeldSizeIsMeasured(t *testing.T) {
 			var s scheduler
 			now := time.Now()
 			at := now.Add(time.Hour)
-			from := netip.MustParseAddrPort("127.0.0.1:9000")
+			// Eight senders: one alone may hold a quarter of the queue.
+			senders := make([]netip.AddrPort, 8)
+			for i := range senders {
+				senders[i] = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, byte(1 + i)}), 9000)
+			}
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
-			for range c.n {
+			for k := range c.n {
+				from := senders[k%len(senders)]
 				els, err := codec.Decode(c.packet)
 				if err != nil {
 					t.Fatal(err)

@@ -26,6 +26,9 @@ type scheduler struct {
 	queue    pending
 	seq      uint64
 	msgBytes int // sum of the held messages' heldSize
+
+	perSender   map[netip.Addr]int // messages held per sender
+	senderBytes map[netip.Addr]int // their heldSize per sender
 }
 
 // held is a message waiting for its time tag.
@@ -51,6 +54,15 @@ func (s *scheduler) bytes() int { return s.msgBytes + cap(s.queue)*heldEntry }
 // wall clock does not move it.
 func (s *scheduler) push(now time.Time, e codec.Element, from netip.AddrPort) bool {
 	size := heldSize(e.Msg)
+	// A share per sender: no one sender may take more than a quarter of
+	// the queue, so a flood of future bundles cannot crowd out a cue.
+	sender := from.Addr()
+	if s.perSender == nil {
+		s.perSender = map[netip.Addr]int{}
+	}
+	if s.perSender[sender] >= maxHeld/4 || s.senderBytes[sender]+size > maxHeldBytes/4 {
+		return false
+	}
 	queueBytes := cap(s.queue) * heldEntry
 	if len(s.queue) == cap(s.queue) {
 		queueBytes = (len(s.queue) + 1) * 5 / 4 * heldEntry // about what append grows it to
@@ -60,6 +72,11 @@ func (s *scheduler) push(now time.Time, e codec.Element, from netip.AddrPort) bo
 	}
 	s.seq++
 	s.msgBytes += size
+	s.perSender[sender]++
+	if s.senderBytes == nil {
+		s.senderBytes = map[netip.Addr]int{}
+	}
+	s.senderBytes[sender] += size
 	heap.Push(&s.queue, held{due: now.Add(e.At.Sub(now)), seq: s.seq, msg: e.Msg, from: from, size: size})
 	return true
 }
@@ -71,6 +88,13 @@ func (s *scheduler) popDue(now time.Time) (held, bool) {
 	}
 	m := heap.Pop(&s.queue).(held)
 	s.msgBytes -= m.size
+	a := m.from.Addr()
+	if s.perSender[a]--; s.perSender[a] <= 0 {
+		delete(s.perSender, a)
+		delete(s.senderBytes, a)
+	} else {
+		s.senderBytes[a] -= m.size
+	}
 	if len(s.queue) == 0 && cap(s.queue) > 1024 {
 		s.queue = nil // give a large array back
 	}

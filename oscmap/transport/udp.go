@@ -54,12 +54,20 @@ type Options struct {
 	// that after now: it is counted (Stats.TooFarAhead) and dropped, so a
 	// sender cannot fill the hold queue with cues for the distant future.
 	MaxAhead time.Duration
+	// Hold, when not nil, is asked before a message is held for a future
+	// time tag: a message whose address it refuses (the mapping routes it
+	// nowhere) is dropped and counted (Stats.HeldDropped) instead of taking
+	// a place in the queue.
+	Hold func(address string) bool
 
 	userspaceAllow bool // tests and measurements: do not install Allow in the kernel
 }
 
 // An Option sets one of the Options of ListenUDP.
 type Option func(*Options)
+
+// WithHold sets Options.Hold.
+func WithHold(f func(address string) bool) Option { return func(o *Options) { o.Hold = f } }
 
 // WithMaxAhead sets Options.MaxAhead.
 func WithMaxAhead(d time.Duration) Option { return func(o *Options) { o.MaxAhead = d } }
@@ -554,6 +562,10 @@ func (r *reader) schedule(now time.Time, e codec.Element, from netip.AddrPort) {
 				"address", e.Msg.Address, "from", from.String(), "at", e.At, "max_ahead", max.String())
 		}
 		return
+	}
+	if hold := r.u.opts.Hold; hold != nil && !hold(e.Msg.Address) {
+		r.u.heldDropped.Add(1)
+		return // routed nowhere: it would only take a place in the queue
 	}
 	if !r.sched.push(now, e, from) {
 		r.u.heldDropped.Add(1)

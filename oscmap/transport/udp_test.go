@@ -472,3 +472,43 @@ func TestServeMaxAhead(t *testing.T) {
 		t.Errorf("Stats = %+v, want 1 too far ahead, 1 scheduled", st)
 	}
 }
+
+// A sender may hold at most a quarter of the queue for future time tags,
+// and messages that Hold refuses (routed nowhere) take no place at all: a
+// legitimate cue still finds room.
+func TestHoldShareAndFilter(t *testing.T) {
+	var s scheduler
+	now := time.Now()
+	attacker := netip.MustParseAddrPort("10.0.0.66:9000")
+	pkt := msg("/cue", ",i", be32(1))
+	held := 0
+	for i := 0; i < maxHeld; i++ {
+		els, err := codec.Decode(pkt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		els[0].At = now.Add(time.Hour)
+		if s.push(now, els[0], attacker) {
+			held++
+		}
+	}
+	if held != maxHeld/4 {
+		t.Errorf("one sender held %d, want a quarter of %d", held, maxHeld)
+	}
+	els, _ := codec.Decode(pkt)
+	els[0].At = now.Add(time.Second)
+	if !s.push(now, els[0], netip.MustParseAddrPort("10.0.0.5:9000")) {
+		t.Error("a legitimate cue found no room")
+	}
+
+	// Hold: an unrouted address is not held.
+	u, ch, _ := serveWith(t, nil, WithHold(func(a string) bool { return a == "/go" }))
+	c := dial(t, u)
+	write(t, c, bundle(ntp(time.Now().Add(50*time.Millisecond)), msg("/nowhere", ",i", be32(1)), msg("/go", ",i", be32(2))))
+	if g := next(t, ch); codec.Format(g.m) != "/go i 2" {
+		t.Fatalf("got %s", codec.Format(g.m))
+	}
+	if st := u.Stats(); st.Scheduled != 1 || st.HeldDropped != 1 {
+		t.Errorf("Stats = %+v, want 1 scheduled, 1 dropped (routed nowhere)", st)
+	}
+}
