@@ -92,16 +92,8 @@ func (en *encoder) turn(delta int) (float64, bool) {
 // start runs the watcher until stop or Close.
 func (en *encoder) start() {
 	en.name, en.pins = en.cfg.Name, en.point.Pin
-	en.w.goWatch(en.b.ctx, func(ctx context.Context) {
-		if err := en.enc.Run(ctx, en.step); err != nil && ctx.Err() == nil {
-			b := en.b
-			b.deadInputs.Add(1)
-			b.mu.Lock()
-			en.point.Err = err.Error()
-			b.mu.Unlock()
-			b.log.Error("encoder stopped: its turns are no longer reported (a reload re-creates it)", "input", en.name, "pins", en.pins, "err", err)
-		}
-	})
+	en.w.watchPins(en.b, &en.point, "encoder stopped: its turns are no longer reported",
+		func(ctx context.Context) error { return en.enc.Run(ctx, en.step) }, "input", en.name, "pins", en.pins)
 }
 
 // stop ends the watcher and waits for it, for at most d. The caller must not

@@ -46,17 +46,8 @@ type input struct {
 // start runs the watcher until stop or Close.
 func (in *input) start() {
 	in.name, in.pin = in.cfg.Name, in.cfg.Pin.Name() // for logs off the lock
-	in.w.goWatch(in.b.ctx, func(ctx context.Context) {
-		err := in.in.Run(ctx, in.event)
-		if err != nil && ctx.Err() == nil {
-			b := in.b
-			b.deadInputs.Add(1)
-			b.mu.Lock()
-			in.point.Err = err.Error()
-			b.mu.Unlock()
-			b.log.Error("input stopped: its changes are no longer reported (a reload re-creates it)", "input", in.name, "pin", in.pin, "err", err)
-		}
-	})
+	in.w.watchPins(in.b, &in.point, "input stopped: its changes are no longer reported",
+		func(ctx context.Context) error { return in.in.Run(ctx, in.event) }, "input", in.name, "pin", in.pin)
 }
 
 // stop ends the watcher and waits for it, for at most d, and reports

@@ -24,6 +24,24 @@ func (w *watcher) goWatch(parent context.Context, f func(ctx context.Context)) {
 	}()
 }
 
+// watchPins runs a pin watcher (an input's, an encoder's) until stop:
+// run is its Run. A watcher that ends on its own with an error is a dead
+// point: it is counted, its point says why (under b.mu), and the log says
+// what no longer works.
+func (w *watcher) watchPins(b *Bridge, p *Point, what string, run func(ctx context.Context) error, logArgs ...any) {
+	w.goWatch(b.ctx, func(ctx context.Context) {
+		err := run(ctx)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		b.deadInputs.Add(1)
+		b.mu.Lock()
+		p.Err = err.Error()
+		b.mu.Unlock()
+		b.log.Error(what+" (a reload re-creates it)", append(logArgs, "err", err)...)
+	})
+}
+
 // stop cancels the goroutine and waits for it, for at most d, and reports
 // whether it ended. The caller must not hold b.mu (the goroutine may be
 // waiting for it).
