@@ -64,6 +64,13 @@ func startOn(t testing.TB, backend gpio.Backend, mapping string, opt Options) *B
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startConfig(t, backend, cfg, opt)
+}
+
+// startConfig runs a bridge for cfg on backend until the test ends. Each
+// message it finishes with is signalled on handledCh(b).
+func startConfig(t testing.TB, backend gpio.Backend, cfg *config.Config, opt Options) *Bridge {
+	t.Helper()
 	b, err := NewBridge(cfg, backend, opt)
 	if err != nil {
 		t.Fatal(err)

@@ -200,23 +200,7 @@ func TestReloadIsADiff(t *testing.T) {
 // listen address the test sets (a file cannot say port 0).
 func startListening(t *testing.T, cfg *config.Config) *Bridge {
 	t.Helper()
-	b, err := NewBridge(cfg, gpio.NewSim(quiet()), Options{Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch := make(chan struct{}, 1<<16)
-	b.onHandled = func() { ch <- struct{}{} }
-	handled.Store(b, ch)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	return b
+	return startConfig(t, gpio.NewSim(quiet()), cfg, Options{Logger: quiet()})
 }
 
 func TestReloadChangesListen(t *testing.T) {
