@@ -104,13 +104,9 @@ func (s *Sim) Jumper(from, to string) error {
 	defer lg.write(s.log)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, err := s.pinLocked(from)
+	f, t, err := s.pairLocked("jumper", from, to)
 	if err != nil {
-		return fmt.Errorf("jumper from %s: %w", from, err)
-	}
-	t, err := s.pinLocked(to)
-	if err != nil {
-		return fmt.Errorf("jumper to %s: %w", to, err)
+		return err
 	}
 	if f == t {
 		return fmt.Errorf("sim: jumper from %s to itself", f.name)
@@ -138,6 +134,17 @@ func (s *Sim) Jumper(from, to string) error {
 	return nil
 }
 
+// pairLocked finds the two pins of a jumper; what names the call in errors.
+func (s *Sim) pairLocked(what, from, to string) (f, t *simPin, err error) {
+	if f, err = s.pinLocked(from); err != nil {
+		return nil, nil, fmt.Errorf("%s from %s: %w", what, from, err)
+	}
+	if t, err = s.pinLocked(to); err != nil {
+		return nil, nil, fmt.Errorf("%s to %s: %w", what, to, err)
+	}
+	return f, t, nil
+}
+
 // Unjumper removes the jumper from output pin from to input pin to. The input
 // is no longer driven by it and reads its pull (a change, if the level was
 // different). It fails if there is no such jumper.
@@ -146,13 +153,9 @@ func (s *Sim) Unjumper(from, to string) error {
 	defer lg.write(s.log)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, err := s.pinLocked(from)
+	f, t, err := s.pairLocked("unjumper", from, to)
 	if err != nil {
-		return fmt.Errorf("unjumper from %s: %w", from, err)
-	}
-	t, err := s.pinLocked(to)
-	if err != nil {
-		return fmt.Errorf("unjumper to %s: %w", to, err)
+		return err
 	}
 	if t.jumper != f {
 		return fmt.Errorf("sim: no jumper from %s to %s", f.name, t.name)
