@@ -48,7 +48,10 @@ func TestRateLimitFloodAndSteadySender(t *testing.T) {
 		clk.add(100 * time.Millisecond)
 	}
 	const sent = rounds*perRound + rounds
-	eventually(t, "every datagram read", func() bool { st := s.Stats(); return st.Packets+st.KernelDrops >= sent })
+	eventually(t, "every datagram read and handled or limited", func() bool {
+		st := s.Stats()
+		return st.Packets+st.KernelDrops >= sent && st.KernelDrops+st.RateLimited+st.Messages >= sent
+	})
 	st := s.Stats()
 	if st.KernelDrops != 0 {
 		t.Fatalf("the kernel dropped %d datagrams: the counts below would not be exact", st.KernelDrops)
@@ -109,9 +112,12 @@ func TestAllowThenRateLimitThenFilter(t *testing.T) {
 		t.Fatalf("got %s", g.m.Address)
 	}
 	next(t, ch)
-	eventually(t, "9 datagrams read or dropped", func() bool {
+	// Packets is counted when a datagram is read, its verdict just after:
+	// wait for the verdicts, or the last one may not be counted yet.
+	eventually(t, "9 datagrams read or dropped, each with its verdict", func() bool {
 		st := s.Stats()
-		return st.Packets+st.KernelDrops == 9
+		return st.Packets+st.KernelDrops == 9 &&
+			st.Denied+st.KernelDrops+st.RateLimited+st.Filtered+st.Messages == 9
 	})
 	st := s.Stats()
 	if st.RateLimited != 2 || st.Filtered != 2 || st.Messages != 2 || st.Denied+st.KernelDrops != 3 {
