@@ -38,7 +38,24 @@ import (
 // the first call any error is returned at once.
 func (b *Bridge) Apply(cfg *config.Config) error {
 	b.applyMu.Lock()
-	defer b.applyMu.Unlock()
+	err := b.apply(cfg)
+	b.mu.Lock()
+	applied := b.cfg == cfg
+	b.mu.Unlock()
+	var fns []func(*config.Config)
+	if applied {
+		fns = append(fns, b.onApply...)
+	}
+	b.applyMu.Unlock()
+	for _, fn := range fns {
+		if fn != nil {
+			fn(cfg)
+		}
+	}
+	return err
+}
+
+func (b *Bridge) apply(cfg *config.Config) error {
 	b.mu.Lock()
 	first, closed := b.cfg == nil, b.closed
 	oldOuts, oldIns, oldListen := b.outs, b.ins, b.listen

@@ -94,7 +94,8 @@ type Bridge struct {
 	stop    context.CancelFunc
 	clock   clock // the hold and repeat timers
 
-	applyMu sync.Mutex // one Apply at a time
+	applyMu sync.Mutex             // one Apply at a time
+	onApply []func(*config.Config) // guarded by applyMu
 
 	// mu guards everything below. A message is handled entirely under it,
 	// so it sees the old mapping or the new one, never half of each; input
@@ -112,6 +113,8 @@ type Bridge struct {
 	adcs     map[string]*adcConn
 	jumpers  map[[2]string]bool
 	subs     []func(Change)
+	taps     []func(Traffic)
+	tapping  int // taps not cancelled
 	seq      uint64
 	closed   bool
 	orphans  []*output           // removed by a reload whose safe level failed: retried at Close
@@ -150,7 +153,15 @@ func NewBridge(cfg *config.Config, backend gpio.Backend, opt Options) (*Bridge, 
 	if b.clock == nil {
 		b.clock = realClock{}
 	}
-	b.sendReply = b.reply
+	b.sendReply = func(m *osc.Message, to netip.AddrPort) error {
+		if err := b.reply(m, to); err != nil {
+			return err
+		}
+		if b.tapping != 0 { // handlers answer under b.mu
+			b.tap(Traffic{Time: time.Now(), Out: true, Peer: to.String(), Msg: m})
+		}
+		return nil
+	}
 	b.ctx, b.stop = context.WithCancel(context.Background())
 	b.budget = logs.NewBudget(opt.LogLines, func(n int) {
 		log.Info(fmt.Sprintf("%d log lines about single messages not shown in the last second (the bridge is busy; the counters at exit and /oscgpio/stats count everything)", n), "not_shown", n)
@@ -379,6 +390,11 @@ func (b *Bridge) Close() error {
 // handle applies one received message. The server calls it from its one
 // reader goroutine, in arrival order (bundle elements at their time tag).
 func (b *Bridge) handle(m *osc.Message, from netip.AddrPort) {
+	b.serve(m, from, b.sendReply)
+}
+
+// serve applies one message from from; send answers it (nil: no answer).
+func (b *Bridge) serve(m *osc.Message, from netip.AddrPort, send func(*osc.Message, netip.AddrPort) error) {
 	defer func() {
 		b.handled.Add(1)
 		if b.onHandled != nil {
@@ -393,8 +409,11 @@ func (b *Bridge) handle(m *osc.Message, from netip.AddrPort) {
 	if b.logOK(slog.LevelInfo) {
 		b.log.Info("recv", "osc", codec.Format(m), "from", from.String())
 	}
+	if b.tapping != 0 {
+		b.tapIn(m, from.String())
+	}
 	r := &b.req // one request, reused: handlers run one at a time, under mu
-	*r = mux.Request{Msg: m, From: from, Send: b.sendReply}
+	*r = mux.Request{Msg: m, From: from, Send: send}
 	n := b.routes.Dispatch(r)
 	*r = mux.Request{}
 	if n == 0 {

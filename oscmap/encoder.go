@@ -168,6 +168,7 @@ func (b *Bridge) reportValue(c Change) {
 			}
 			continue
 		}
+		b.tapOut(to, data)
 		if b.logOK(slog.LevelInfo) {
 			b.log.Info("sent", "osc", codec.Format(m), "to", to)
 		}

@@ -110,9 +110,13 @@ func (b *Bridge) sendFeedback(fb feedbackOf) {
 		return
 	}
 	for _, to := range fb.dests {
-		if err := b.send.Send(to, data); err != nil && b.logOK(slog.LevelWarn) {
-			b.log.Warn("feedback not sent", "osc", codec.Format(m), "to", to, "err", err)
+		if err := b.send.Send(to, data); err != nil {
+			if b.logOK(slog.LevelWarn) {
+				b.log.Warn("feedback not sent", "osc", codec.Format(m), "to", to, "err", err)
+			}
+			continue
 		}
+		b.tapOut(to, data)
 	}
 }
 

@@ -233,6 +233,7 @@ func (b *Bridge) report(c Change) {
 			}
 			continue
 		}
+		b.tapOut(to, data)
 		if b.logOK(slog.LevelInfo) {
 			b.log.Info("sent", "osc", codec.Format(in.message(what, on)), "to", to)
 		}

@@ -77,7 +77,10 @@ func (b *Bridge) answer(r *mux.Request, m *osc.Message) {
 	if b.cfg.ReplyPort != 0 {
 		to = netip.AddrPortFrom(to.Addr(), uint16(b.cfg.ReplyPort))
 	}
-	if err := b.reply(m, to); err != nil && b.logOK(slog.LevelWarn) {
+	if r.Send == nil {
+		return
+	}
+	if err := r.Send(m, to); err != nil && b.logOK(slog.LevelWarn) {
 		b.log.Warn("could not answer", "address", m.Address, "to", to.String(), "err", err)
 	}
 }

@@ -1,0 +1,124 @@
+package oscmap
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/hypebeast/go-osc/osc"
+
+	"github.com/oscgpio/oscgpio/config"
+	"github.com/oscgpio/oscgpio/oscmap/codec"
+)
+
+// Traffic is one OSC message the bridge received or sent, for a live log.
+type Traffic struct {
+	Time time.Time
+	Out  bool // sent by the bridge (a report, feedback or an answer); false: received
+	// Peer is who sent the message, or where it went: an address
+	// ("192.168.1.20:9000"), or a destination's name from the mapping.
+	Peer string
+	Msg  *osc.Message // the message; the tap must not modify it
+}
+
+// Tap calls fn with every OSC message received (before it is handled) and
+// every message sent (reports, feedback and answers, once queued), in order.
+// Like Subscribe's, fn runs while the bridge's state is locked: it must
+// return quickly, never block and not call the Bridge. It returns a function
+// that ends the tap. Without taps, nothing is formatted or decoded for them.
+func (b *Bridge) Tap(fn func(Traffic)) (cancel func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	i := len(b.taps)
+	b.taps = append(b.taps, fn)
+	b.tapping++
+	return func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if b.taps[i] != nil {
+			b.taps[i] = nil
+			b.tapping--
+		}
+	}
+}
+
+// tap hands t to the taps. The caller holds b.mu.
+func (b *Bridge) tap(t Traffic) {
+	for _, fn := range b.taps {
+		if fn != nil {
+			fn(t)
+		}
+	}
+}
+
+// tapIn records a received message. The caller holds b.mu.
+func (b *Bridge) tapIn(m *osc.Message, from string) {
+	if b.tapping == 0 {
+		return
+	}
+	b.tap(Traffic{Time: time.Now(), Peer: from, Msg: m})
+}
+
+// tapOut records a sent packet (one encoded message). The caller holds b.mu.
+func (b *Bridge) tapOut(to string, data []byte) {
+	if b.tapping == 0 {
+		return
+	}
+	els, err := codec.Decode(data)
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	for _, e := range els {
+		b.tap(Traffic{Time: now, Out: true, Peer: to, Msg: e.Msg})
+	}
+}
+
+// Inject handles m as if it had arrived from from over OSC: the same routes,
+// the same counters, the same log, the same taps. Answers (/oscgpio/get,
+// /oscgpio/stats) go to reply, or nowhere when reply is nil. The dashboard
+// and the OSCQuery WebSocket send their controls' messages through it.
+func (b *Bridge) Inject(m *osc.Message, from netip.AddrPort, reply func(*osc.Message) error) {
+	var send func(*osc.Message, netip.AddrPort) error
+	if reply != nil {
+		send = func(m *osc.Message, _ netip.AddrPort) error {
+			if err := reply(m); err != nil {
+				return err
+			}
+			if b.tapping != 0 { // answers are made under b.mu
+				b.tap(Traffic{Time: time.Now(), Out: true, Peer: from.String(), Msg: m})
+			}
+			return nil
+		}
+	}
+	b.serve(m, from, send)
+}
+
+// OnApply calls fn with the mapping after every Apply that changed it
+// (reloads; the first Apply is done when NewBridge returns), outside the
+// bridge's lock: fn may call the Bridge. It returns a function that ends the
+// calls.
+func (b *Bridge) OnApply(fn func(cfg *config.Config)) (cancel func()) {
+	b.applyMu.Lock()
+	defer b.applyMu.Unlock()
+	i := len(b.onApply)
+	b.onApply = append(b.onApply, fn)
+	return func() {
+		b.applyMu.Lock()
+		defer b.applyMu.Unlock()
+		b.onApply[i] = nil
+	}
+}
+
+// Config returns the mapping in use. The caller must not modify it.
+func (b *Bridge) Config() *config.Config {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cfg
+}
+
+// Backend names the pins' backend: "sim", or the host's driver.
+func (b *Bridge) Backend() string { return b.backend.Name() }
+
+// Simulated reports whether the pins are simulated (the sim backend), so
+// inputs can be driven from outside (/sim/<pin>).
+func (b *Bridge) Simulated() bool { return b.sim != nil }

@@ -1,0 +1,143 @@
+package oscmap
+
+import (
+	"fmt"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hypebeast/go-osc/osc"
+
+	"github.com/oscgpio/oscgpio/config"
+	"github.com/oscgpio/oscgpio/oscmap/codec"
+	pgpio "periph.io/x/conn/v3/gpio"
+)
+
+// tapLog collects what a tap saw, as "in|out PEER OSC" lines.
+type tapLog struct {
+	mu    sync.Mutex
+	lines []string
+	more  chan struct{}
+}
+
+func (l *tapLog) add(t Traffic) {
+	dir := "in"
+	if t.Out {
+		dir = "out"
+	}
+	l.mu.Lock()
+	l.lines = append(l.lines, fmt.Sprintf("%s %s %s", dir, t.Peer, codec.Format(t.Msg)))
+	l.mu.Unlock()
+	select {
+	case l.more <- struct{}{}:
+	default:
+	}
+}
+
+// waitFor waits until the tap has seen n lines and returns them.
+func (l *tapLog) waitFor(t *testing.T, n int) []string {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		l.mu.Lock()
+		got := append([]string(nil), l.lines...)
+		l.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		select {
+		case <-l.more:
+		case <-deadline:
+			t.Fatalf("the tap saw %d lines, want %d: %q", len(got), n, got)
+		}
+	}
+}
+
+// TestInjectAndTap drives an output and a sim input with Inject, and checks
+// that the tap sees the messages in, the report out to its destination, and
+// an answer going back to the injector only.
+func TestInjectAndTap(t *testing.T) {
+	b, sim, recv := testBridge(t, quiet())
+	l := &tapLog{more: make(chan struct{}, 1)}
+	cancel := b.Tap(l.add)
+	from := netip.MustParseAddrPort("192.0.2.7:4000")
+
+	b.Inject(osc.NewMessage("/led/1", int32(1)), from, nil)
+	if level(t, sim, "GPIO17") != pgpio.High {
+		t.Fatal("an injected /led/1 1 did not drive GPIO17")
+	}
+	// The jumper makes GPIO27 report /button 2 to "here".
+	got := l.waitFor(t, 2)
+	if got[0] != "in 192.0.2.7:4000 /led/1 i 1" || got[1] != "out here /button f 2.000000" {
+		t.Errorf("tap saw %q", got)
+	}
+	// The destination gets the state at start (release: 0.5), then the press.
+	buf := make([]byte, 1500)
+	for _, want := range []string{"/button f 0.500000", "/button f 2.000000"} {
+		recv.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, _, err := recv.ReadFrom(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, err := codec.Decode(buf[:n]); err != nil || codec.Format(m[0].Msg) != want {
+			t.Fatalf("destination got %q (%v), want %s", buf[:n], err, want)
+		}
+	}
+
+	var answers []string
+	b.Inject(osc.NewMessage("/oscgpio/get", "/led/1"), from, func(m *osc.Message) error {
+		answers = append(answers, codec.Format(m))
+		return nil
+	})
+	if len(answers) != 1 || answers[0] != "/led/1 i 1" {
+		t.Errorf("answers to the injector: %q, want [/led/1 i 1]", answers)
+	}
+	got = l.waitFor(t, 4)
+	if got[2] != "in 192.0.2.7:4000 /oscgpio/get s \"/led/1\"" || got[3] != "out 192.0.2.7:4000 /led/1 i 1" {
+		t.Errorf("tap saw %q", got[2:])
+	}
+	cancel()
+	b.Inject(osc.NewMessage("/led/1", int32(0)), from, nil)
+	if level(t, sim, "GPIO17") != pgpio.Low {
+		t.Fatal("an injected /led/1 0 did not release GPIO17")
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.lines) != 4 {
+		t.Errorf("a cancelled tap saw %q", l.lines[4:])
+	}
+	if c := b.Counters(); c.Handled != 3 {
+		t.Errorf("Handled = %d, want the 3 injected messages", c.Handled)
+	}
+}
+
+// TestOnApplyAfterReload checks OnApply is called with each applied mapping,
+// outside the lock (it calls the Bridge), and not after its cancel.
+func TestOnApplyAfterReload(t *testing.T) {
+	b, _, _ := testBridge(t, quiet())
+	var got []*config.Config
+	cancel := b.OnApply(func(cfg *config.Config) {
+		if b.Config() != cfg {
+			t.Error("Config() is not the mapping just applied")
+		}
+		got = append(got, cfg)
+	})
+	next := mustParse(t, "outputs:\n  - {name: one, pin: GPIO17, address: /one}\n")
+	if err := b.Apply(next); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != next {
+		t.Fatalf("OnApply saw %d mappings, want the one applied", len(got))
+	}
+	cancel()
+	if err := b.Apply(mustParse(t, "outputs:\n  - {name: two, pin: GPIO17, address: /two}\n")); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Errorf("a cancelled OnApply was called")
+	}
+	if !b.Simulated() || b.Backend() != "sim" {
+		t.Errorf("Simulated() = %v, Backend() = %q on the sim", b.Simulated(), b.Backend())
+	}
+}
