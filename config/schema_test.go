@@ -244,14 +244,15 @@ func TestDecoderNewSection(t *testing.T) {
 	}
 }
 
-// FuzzParse checks that Parse never panics, never hangs and stays within
-// its limits: it returns either a Config or Errors, at most MaxErrors and
+// FuzzLoad is the mapping loader's fuzz target. It checks that Parse (what
+// Load runs on a file's bytes, and what check and run load with) never
+// panics, never hangs and stays within its limits: it returns either a Config or Errors, at most MaxErrors and
 // a count, each one line "f.yaml:LINE:COL: message" at a place in the
-// file. The seed corpus (testdata/fuzz/FuzzParse) has alias bombs, anchors
+// file. The seed corpus (testdata/fuzz/FuzzLoad) has alias bombs, anchors
 // and aliases, huge numbers, binary, tabs and deep nesting; the files over
 // MaxFileSize are made here (a corpus file that size would weigh on the
 // repository).
-func FuzzParse(f *testing.F) {
+func FuzzLoad(f *testing.F) {
 	files, _ := filepath.Glob("examples/*.yaml")
 	for _, name := range files {
 		if b, err := os.ReadFile(name); err == nil {
