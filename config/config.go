@@ -275,6 +275,19 @@ type Jumper struct {
 	Pos      Pos
 }
 
+// The values of oscgpio_methods.
+const (
+	// MethodsAll answers every /oscgpio/ method: get, stats, sync and
+	// heartbeat.
+	MethodsAll = "all"
+	// MethodsReadOnly answers /oscgpio/get and /oscgpio/stats only:
+	// heartbeat (which keeps the watchdogs from firing) and sync (which
+	// makes the bridge send to every feedback destination) are refused.
+	MethodsReadOnly = "read_only"
+	// MethodsOff answers no /oscgpio/ method.
+	MethodsOff = "off"
+)
+
 // Config is a loaded, valid mapping file.
 type Config struct {
 	File   string // path given to Load, or TutorialFile for Default
@@ -295,6 +308,9 @@ type Config struct {
 	// RateLimit, when set, bounds each sender's messages (a token bucket);
 	// an Allow entry may have its own.
 	RateLimit *RateLimit
+	// Methods is which of the bridge's own /oscgpio/ methods it answers:
+	// MethodsAll (the default), MethodsReadOnly or MethodsOff.
+	Methods string
 	// MaxScheduleAhead refuses a bundle element dated further ahead
 	// (60s by default; 0 turns the limit off).
 	MaxScheduleAhead time.Duration

@@ -97,6 +97,7 @@ func TestErrors(t *testing.T) {
 			"8:5", `key "pin" is given twice in output "led" (first at line 6); keep one`},
 
 		// Wrong YAML types.
+		{"oscgpio_methods", "oscgpio_methods: none\n", "1:18", `oscgpio_methods must be one of all, read_only, off, not "none"`},
 		{"top level list", "- name: led\n", "1:1", "the mapping file must be sections of key: value lines (listen, destinations, outputs, inputs, sim), not a list"},
 		{"outputs mapping", "outputs:\n  name: led\n", "2:3", `outputs must be a list, each item starting with "- name:", not a mapping`},
 		{"output item scalar", "outputs:\n  - led\n", "2:5", `each item under outputs must be an output with key: value lines`},
@@ -314,7 +315,7 @@ inputs:
 `)
 	want := &Config{
 		File:   "mapping.yaml",
-		Listen: "127.0.0.1:5005", MaxScheduleAhead: time.Minute,
+		Listen: "127.0.0.1:5005", MaxScheduleAhead: time.Minute, Methods: MethodsAll,
 		Destinations: []Destination{{Name: "monitor", Addr: "127.0.0.1:5006", Pos: Pos{2, 3}}},
 		Outputs: []Output{{Name: "led", Pin: pin(t, "GPIO17"), Addresses: []string{"/led"},
 			ActiveLow: false, Initial: false, Safe: false, NoArg: "toggle", Pos: Pos{4, 5},
@@ -435,7 +436,7 @@ func TestDefault(t *testing.T) {
 	c := Default()
 	want := &Config{
 		File:   "tutorial (embedded)",
-		Listen: "127.0.0.1:5005", MaxScheduleAhead: time.Minute,
+		Listen: "127.0.0.1:5005", MaxScheduleAhead: time.Minute, Methods: MethodsAll,
 		Destinations: []Destination{{Name: "monitor", Addr: "127.0.0.1:5006"}},
 		Outputs: []Output{{Name: "led", Pin: pin(t, "GPIO17"), Addresses: []string{"/led", "/test"},
 			NoArg: "toggle", Pulse: 100 * time.Millisecond, OnMessage: "set", Duty: 0.5, Type: 'i', FeedbackRate: 30}},

@@ -263,7 +263,7 @@ func contains(list []string, s string) bool {
 func mainKeys() []string {
 	var ks []string
 	for _, k := range topKeys {
-		if k != "adcs" && k != "reply_port" && k != "watchdog" && k != "allow" && k != "rate_limit" && k != "max_schedule_ahead" {
+		if k != "adcs" && k != "reply_port" && k != "watchdog" && k != "allow" && k != "rate_limit" && k != "max_schedule_ahead" && k != "oscgpio_methods" {
 			ks = append(ks, k)
 		}
 	}

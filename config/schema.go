@@ -25,6 +25,7 @@ type fileSpec struct {
 	ReplyPort    port            `yaml:"reply_port" example:"53001"`
 	Watchdog     duration        `yaml:"watchdog" example:"2s"`
 	MaxAhead     duration        `yaml:"max_schedule_ahead" example:"60s"`
+	Methods      methodsSetting  `yaml:"oscgpio_methods" example:"read_only"`
 	Allow        allowList       `yaml:"allow"`
 	RateLimit    rateLimitSpec   `yaml:"rate_limit" want:"must be {rate: 200, burst: 50}"`
 	Destinations destinationList `yaml:"destinations"`
@@ -36,7 +37,7 @@ type fileSpec struct {
 }
 
 func (f *fileSpec) setDefaults() {
-	f.Listen, f.MaxAhead = DefaultListen, duration(defaultMaxAhead)
+	f.Listen, f.MaxAhead, f.Methods = DefaultListen, duration(defaultMaxAhead), MethodsAll
 }
 
 // outputSpec is one item under outputs.
@@ -310,6 +311,16 @@ type onMessage string
 func (a *onMessage) UnmarshalYAML(n *yaml.Node) error {
 	v, err := choose(n, "set", "pulse")
 	*a = onMessage(v)
+	return err
+}
+
+// methodsSetting is which /oscgpio/ methods the bridge answers: "all",
+// "read_only" or "off".
+type methodsSetting string
+
+func (m *methodsSetting) UnmarshalYAML(n *yaml.Node) error {
+	v, err := choose(n, MethodsAll, MethodsReadOnly, MethodsOff)
+	*m = methodsSetting(v)
 	return err
 }
 

@@ -49,7 +49,7 @@ type checker struct {
 func (f *fileSpec) validate(d *decoder) *Config {
 	ck := &checker{
 		decoder:  d,
-		c:        &Config{File: d.file, Listen: string(f.Listen), ReplyPort: int(f.ReplyPort), Allow: f.Allow.items},
+		c:        &Config{File: d.file, Listen: string(f.Listen), ReplyPort: int(f.ReplyPort), Allow: f.Allow.items, Methods: string(f.Methods)},
 		watchdog: time.Duration(f.Watchdog),
 		names:    map[string]use{},
 		pins:     map[int]use{},

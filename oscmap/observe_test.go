@@ -10,6 +10,7 @@ import (
 	"github.com/hypebeast/go-osc/osc"
 
 	"github.com/oscgpio/oscgpio/config"
+	"github.com/oscgpio/oscgpio/gpio"
 	"github.com/oscgpio/oscgpio/oscmap/codec"
 	pgpio "periph.io/x/conn/v3/gpio"
 )
@@ -139,5 +140,40 @@ func TestOnApplyAfterReload(t *testing.T) {
 	}
 	if !b.Simulated() || b.Backend() != "sim" {
 		t.Errorf("Simulated() = %v, Backend() = %q on the sim", b.Simulated(), b.Backend())
+	}
+}
+
+// TestMethodsSetting checks oscgpio_methods: read_only answers get and
+// stats and refuses heartbeat and sync; off answers nothing; a refusal is
+// counted as unmatched.
+func TestMethodsSetting(t *testing.T) {
+	from := netip.MustParseAddrPort("192.0.2.7:4000")
+	for _, c := range []struct {
+		setting string
+		answers []string // addresses answered, of get, stats, heartbeat, sync
+		refused uint64
+	}{
+		{"all", []string{"/one", "/oscgpio/stats"}, 0},
+		{"read_only", []string{"/one", "/oscgpio/stats"}, 2},
+		{"off", nil, 4},
+	} {
+		t.Run(c.setting, func(t *testing.T) {
+			cfg := mustParse(t, "oscgpio_methods: "+c.setting+"\noutputs:\n  - {name: one, pin: GPIO17, address: /one}\n")
+			if cfg.Methods != c.setting {
+				t.Fatalf("Methods = %q", cfg.Methods)
+			}
+			b := startConfig(t, gpio.NewSim(quiet()), cfg, Options{Listen: "127.0.0.1:0", Logger: quiet()})
+			var got []string
+			reply := func(m *osc.Message) error { got = append(got, m.Address); return nil }
+			for _, a := range []string{"/oscgpio/get", "/oscgpio/stats", "/oscgpio/heartbeat", "/oscgpio/sync"} {
+				b.Inject(osc.NewMessage(a), from, reply)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(c.answers) {
+				t.Errorf("answered %v, want %v", got, c.answers)
+			}
+			if u := b.Counters().Unmatched; u != c.refused {
+				t.Errorf("Unmatched = %d, want %d refused", u, c.refused)
+			}
+		})
 	}
 }

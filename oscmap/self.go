@@ -9,6 +9,7 @@ import (
 	"github.com/hypebeast/go-osc/osc"
 	pgpio "periph.io/x/conn/v3/gpio"
 
+	"github.com/oscgpio/oscgpio/config"
 	"github.com/oscgpio/oscgpio/oscmap/mux"
 	"github.com/oscgpio/oscgpio/wiring"
 )
@@ -26,8 +27,18 @@ type selfHandler struct{ b *Bridge }
 // rate_limited, messages, handled, applied, unmatched, rejected, malformed, kernel_drops,
 // scheduled, held_dropped, too_far_ahead, handler_panics, changes, sent, send_errors,
 // send_dropped, dead_inputs, input_lost, reloads.
+//
+// The mapping's oscgpio_methods turns them off: read_only answers get and
+// stats only, off none; a refused call is counted as unmatched and logged.
 func (h selfHandler) ServeOSC(r *mux.Request) {
 	b := h.b
+	if !b.methodAllowed(r.Msg.Address) {
+		b.unmatched.Add(1)
+		if b.logOK(slog.LevelWarn) {
+			b.log.Warn("bridge method turned off by the mapping's oscgpio_methods", "address", r.Msg.Address, "oscgpio_methods", b.cfg.Methods, "from", r.From.String())
+		}
+		return
+	}
 	switch r.Msg.Address {
 	case "/oscgpio/stats":
 		c := b.countersLocked()
@@ -68,6 +79,18 @@ func (h selfHandler) ServeOSC(r *mux.Request) {
 			b.log.Info("no such bridge method (the bridge answers /oscgpio/stats)", "address", r.Msg.Address, "from", r.From.String())
 		}
 	}
+}
+
+// methodAllowed reports whether the mapping's oscgpio_methods lets the
+// bridge answer address. The caller holds b.mu.
+func (b *Bridge) methodAllowed(address string) bool {
+	switch b.cfg.Methods {
+	case config.MethodsOff:
+		return false
+	case config.MethodsReadOnly:
+		return address == "/oscgpio/get" || address == "/oscgpio/stats"
+	}
+	return true
 }
 
 // answer sends m to the sender of r, from the listening socket: to its own
