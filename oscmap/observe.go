@@ -1,13 +1,17 @@
 package oscmap
 
 import (
+	"fmt"
+	"log/slog"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/hypebeast/go-osc/osc"
 
 	"github.com/oscgpio/oscgpio/config"
 	"github.com/oscgpio/oscgpio/oscmap/codec"
+	"github.com/oscgpio/oscgpio/oscmap/transport"
 )
 
 // Traffic is one OSC message the bridge received or sent, for a live log.
@@ -122,3 +126,72 @@ func (b *Bridge) Backend() string { return b.backend.Name() }
 // Simulated reports whether the pins are simulated (the sim backend), so
 // inputs can be driven from outside (/sim/<pin>).
 func (b *Bridge) Simulated() bool { return b.sim != nil }
+
+// Senders are the senders with the most datagrams on the OSC socket, most
+// first. An entry with an invalid Addr stands for the senders beyond the
+// first 4096, counted together.
+type Senders struct {
+	Received    []transport.SenderCount // datagrams read, whatever became of them: who sends the volume
+	Denied      []transport.SenderCount // dropped by allow in the bridge (the kernel's filter drops are not seen per sender)
+	RateLimited []transport.SenderCount // dropped by rate_limit
+}
+
+// TopSenders returns the n senders with the most datagrams received, denied
+// and rate limited, since the OSC socket was opened (a reload that binds a
+// new socket starts them again).
+func (b *Bridge) TopSenders(n int) Senders {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.topSendersLocked(n)
+}
+
+func (b *Bridge) topSendersLocked(n int) Senders {
+	if b.srv == nil {
+		return Senders{}
+	}
+	return Senders{Received: b.srv.TopSenders(n), Denied: b.srv.DeniedSenders(n), RateLimited: b.srv.RateLimitedSenders(n)}
+}
+
+// senderName is a SenderCount's address, "others" for the senders counted
+// together.
+func senderName(c transport.SenderCount) string {
+	if !c.Addr.IsValid() {
+		return "others"
+	}
+	return c.Addr.String()
+}
+
+// pairs names each entry "received:ADDR", "denied:ADDR" or
+// "rate_limited:ADDR", as /oscgpio/stats sends them.
+func (s Senders) pairs() []counterPair {
+	var out []counterPair
+	for _, l := range []struct {
+		what string
+		cs   []transport.SenderCount
+	}{{"received", s.Received}, {"denied", s.Denied}, {"rate_limited", s.RateLimited}} {
+		for _, c := range l.cs {
+			out = append(out, counterPair{l.what + ":" + senderName(c), c.Count})
+		}
+	}
+	return out
+}
+
+// LogValue logs each list as one attribute, like
+// received="127.0.0.3=120000 127.0.0.1=10".
+func (s Senders) LogValue() slog.Value {
+	var attrs []slog.Attr
+	for _, l := range []struct {
+		what string
+		cs   []transport.SenderCount
+	}{{"received", s.Received}, {"denied", s.Denied}, {"rate_limited", s.RateLimited}} {
+		var sb strings.Builder
+		for i, c := range l.cs {
+			if i > 0 {
+				sb.WriteByte(' ')
+			}
+			fmt.Fprintf(&sb, "%s=%d", senderName(c), c.Count)
+		}
+		attrs = append(attrs, slog.String(l.what, sb.String()))
+	}
+	return slog.GroupValue(attrs...)
+}

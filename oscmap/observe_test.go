@@ -177,3 +177,23 @@ func TestMethodsSetting(t *testing.T) {
 		})
 	}
 }
+
+// TestStatsNameTopSenders checks that /oscgpio/stats ends with the senders
+// by volume, and the log form of TopSenders.
+func TestStatsNameTopSenders(t *testing.T) {
+	b, _, _ := testBridge(t, quiet())
+	sendAndWait(t, b, osc.NewMessage("/led/1", int32(1)), osc.NewMessage("/led/1", int32(0)), osc.NewMessage("/nothing"))
+	var stats *osc.Message
+	b.Inject(osc.NewMessage("/oscgpio/stats"), netip.MustParseAddrPort("192.0.2.7:4000"), func(m *osc.Message) error { stats = m; return nil })
+	if stats == nil {
+		t.Fatal("no answer to /oscgpio/stats")
+	}
+	args := stats.Arguments
+	if n := len(args); n < 2 || args[n-2] != "received:127.0.0.1" || args[n-1] != int32(3) {
+		t.Errorf("/oscgpio/stats ends with %v, want received:127.0.0.1 3", args[max(0, len(args)-4):])
+	}
+	top := b.TopSenders(3)
+	if got := fmt.Sprint(top.LogValue()); got != "[received=127.0.0.1=3 denied= rate_limited=]" {
+		t.Errorf("TopSenders log value %s", got)
+	}
+}

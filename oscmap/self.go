@@ -26,7 +26,9 @@ type selfHandler struct{ b *Bridge }
 // a name (s) and a value (i, at most 2147483647): packets, filtered, denied,
 // rate_limited, messages, handled, applied, unmatched, rejected, malformed, kernel_drops,
 // scheduled, held_dropped, too_far_ahead, handler_panics, changes, sent, send_errors,
-// send_dropped, dead_inputs, input_lost, reloads.
+// send_dropped, dead_inputs, input_lost, reloads; then the three senders
+// with the most datagrams received, denied and rate limited, each as a pair
+// like "received:192.168.1.20" 1200.
 //
 // The mapping's oscgpio_methods turns them off: read_only answers get and
 // stats only, off none; a refused call is counted as unmatched and logged.
@@ -43,7 +45,7 @@ func (h selfHandler) ServeOSC(r *mux.Request) {
 	case "/oscgpio/stats":
 		c := b.countersLocked()
 		reply := osc.NewMessage("/oscgpio/stats")
-		for _, kv := range c.pairs() {
+		for _, kv := range append(c.pairs(), b.topSendersLocked(3).pairs()...) {
 			reply.Append(kv.name)
 			reply.Append(int32(min(kv.value, math.MaxInt32)))
 		}

@@ -121,7 +121,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 			case <-runCtx.Done():
 				return
 			case <-usr1:
-				summary.Info("oscgpio counters", slog.Any("", b.Counters()), "log_lines_dropped", lw.Dropped())
+				summary.Info("oscgpio counters", slog.Any("", b.Counters()), "log_lines_dropped", lw.Dropped(), slog.Any("top_senders", b.TopSenders(3)))
 			}
 		}
 	}()
@@ -151,7 +151,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	runDone()
 	// Every counter, at any log level: this line is written whatever --log-level says.
 	summary := slog.New(slog.NewTextHandler(lw, nil))
-	summary.Info("oscgpio stopped", slog.Any("", b.Counters()), "log_lines_dropped", lw.Dropped())
+	summary.Info("oscgpio stopped", slog.Any("", b.Counters()), "log_lines_dropped", lw.Dropped(), slog.Any("top_senders", b.TopSenders(3)))
 	return runErr
 }
 

@@ -12,7 +12,8 @@ import (
 // Addr), so that a flood from many addresses cannot grow the table.
 const maxCounted = 4096
 
-// A SenderCount is how many datagrams from one sender were dropped. An
+// A SenderCount is how many datagrams from one sender were received, or
+// dropped, as the method that returns it says. An
 // invalid Addr (netip.Addr{}) stands for the senders not counted one by one,
 // once maxCounted (4096) senders are.
 type SenderCount struct {
@@ -20,7 +21,7 @@ type SenderCount struct {
 	Count uint64
 }
 
-// senderCounts counts drops per sender address; safe for concurrent use.
+// senderCounts counts datagrams per sender address; safe for concurrent use.
 type senderCounts struct {
 	mu     sync.Mutex
 	total  uint64
@@ -48,7 +49,7 @@ func (c *senderCounts) sum() uint64 {
 	return c.total
 }
 
-// top returns the n senders with the most drops, most first (ties by
+// top returns the n senders with the most datagrams, most first (ties by
 // address), then the uncounted rest as one entry when there is one and room.
 func (c *senderCounts) top(n int) []SenderCount {
 	c.mu.Lock()

@@ -76,6 +76,9 @@ func TestRateLimitFloodAndSteadySender(t *testing.T) {
 	if st.RateLimited != uint64(rounds*perRound-floodGot) {
 		t.Errorf("RateLimited = %d, want %d", st.RateLimited, rounds*perRound-floodGot)
 	}
+	if vol := s.TopSenders(5); len(vol) != 2 || vol[0] != (SenderCount{addr("127.0.0.3"), rounds * perRound}) || vol[1] != (SenderCount{addr("127.0.0.2"), rounds}) {
+		t.Errorf("TopSenders = %v, want the flooder's %d then the steady sender's %d", vol, rounds*perRound, rounds)
+	}
 	top := s.RateLimitedSenders(5)
 	if len(top) != 1 || top[0].Addr != addr("127.0.0.3") || top[0].Count != st.RateLimited {
 		t.Errorf("RateLimitedSenders = %v", top)

@@ -165,7 +165,8 @@ type UDP struct {
 	packets, filtered, messages, malformed, scheduled, heldDropped, tooFar, panics atomic.Uint64
 	drops                                                                          dropCounter
 	denied                                                                         senderCounts
-	kernelAllow                                                                    bool // Options.Allow is installed in the kernel
+	received                                                                       senderCounts // every datagram read, by sender
+	kernelAllow                                                                    bool         // Options.Allow is installed in the kernel
 
 	serving   atomic.Bool
 	closing   atomic.Bool
@@ -247,6 +248,13 @@ func (u *UDP) KernelAllow() bool { return u.kernelAllow }
 // together, as one entry with an invalid Addr. The kernel's filter drops are
 // not seen per sender.
 func (u *UDP) DeniedSenders(n int) []SenderCount { return u.denied.top(n) }
+
+// TopSenders returns the n senders with the most datagrams read (Serve's
+// Stats.Packets: denied, limited and malformed ones included), most first:
+// who is sending the volume. Senders beyond the first 4096 are counted
+// together, as one entry with an invalid Addr; what the kernel dropped is not
+// seen per sender.
+func (u *UDP) TopSenders(n int) []SenderCount { return u.received.top(n) }
 
 // RateLimitedSenders returns the n senders with the most datagrams dropped by
 // the rate limit, most first (nil without Options.Limiter).
@@ -430,6 +438,7 @@ func (u *UDP) Serve(ctx context.Context, h Handler) error {
 			}
 		}
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		u.received.add(from.Addr())
 		if a := u.opts.Allow; a != nil && !a.Allows(from.Addr()) {
 			u.denied.add(from.Addr())
 			continue
