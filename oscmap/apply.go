@@ -565,6 +565,13 @@ func (b *Bridge) listenOptions(cfg *config.Config) ([]transport.Option, error) {
 		}
 		opts = append(opts, transport.WithAllow(a))
 	}
+	// A mapping that sends to the bridge itself (by a name check cannot
+	// see through) runs at most at the rate limit, or defaultLoopLimit.
+	loop := defaultLoopLimit
+	if cfg.RateLimit != nil {
+		loop = transport.RateLimit{Rate: cfg.RateLimit.Rate, Burst: cfg.RateLimit.Burst}
+	}
+	opts = append(opts, transport.WithLoopLimit(loop))
 	if cfg.RateLimit != nil || len(per) > 0 {
 		def := transport.RateLimit{}
 		if cfg.RateLimit != nil {
@@ -574,6 +581,10 @@ func (b *Bridge) listenOptions(cfg *config.Config) ([]transport.Option, error) {
 	}
 	return opts, nil
 }
+
+// defaultLoopLimit bounds the messages the bridge takes from its own socket
+// when the mapping has no rate_limit.
+var defaultLoopLimit = transport.RateLimit{Rate: 200, Burst: 50}
 
 // sameGuard reports whether the allow list and the rate limits are the same.
 func sameGuard(a, b *config.Config) bool {

@@ -46,6 +46,7 @@ type Counters struct {
 	Filtered    uint64 // datagrams refused before decoding by a filter
 	Denied      uint64 // datagrams from senders not in allow (those the kernel dropped count as KernelDrops)
 	RateLimited uint64 // datagrams over a sender's rate_limit
+	LoopLimited uint64 // datagrams from the bridge's own socket over the loop limit (a destination that is the bridge itself)
 	Messages    uint64 // messages in well-formed datagrams, bundle elements included
 	Malformed   uint64 // datagrams dropped as not OSC
 	KernelDrops uint64 // datagrams the kernel dropped at the socket (its buffer was full)
@@ -217,7 +218,7 @@ func (b *Bridge) countersLocked() Counters {
 	}
 	ss := b.send.Stats()
 	return Counters{
-		Packets: st.Packets, Filtered: st.Filtered, Denied: st.Denied, RateLimited: st.RateLimited, TooFarAhead: st.TooFarAhead, HeldDropped: st.HeldDropped, Messages: st.Messages, Malformed: st.Malformed, KernelDrops: st.KernelDrops,
+		Packets: st.Packets, Filtered: st.Filtered, Denied: st.Denied, RateLimited: st.RateLimited, LoopLimited: st.LoopLimited, TooFarAhead: st.TooFarAhead, HeldDropped: st.HeldDropped, Messages: st.Messages, Malformed: st.Malformed, KernelDrops: st.KernelDrops,
 		Scheduled: st.Scheduled, Panics: st.Panics,
 		Handled: b.handled.Load(), Applied: b.applied.Load(), Coalesced: b.coalesced.Load(), Unmatched: b.unmatched.Load(), Rejected: b.rejected.Load(),
 		Changes: b.changes.Load(), Sent: ss.Sent, SendErrors: ss.Errors, SendDropped: ss.Dropped,
@@ -238,6 +239,7 @@ func addStats(a, c transport.Stats) transport.Stats {
 	a.Filtered += c.Filtered
 	a.Denied += c.Denied
 	a.RateLimited += c.RateLimited
+	a.LoopLimited += c.LoopLimited
 	a.Messages += c.Messages
 	a.Malformed += c.Malformed
 	a.KernelDrops += c.KernelDrops

@@ -24,7 +24,7 @@ type selfHandler struct{ b *Bridge }
 // changing anything. It answers /oscgpio/stats with the counters, to the sender, from the
 // listening socket: one message /oscgpio/stats whose arguments are pairs of
 // a name (s) and a value (i, at most 2147483647): packets, filtered, denied,
-// rate_limited, messages, handled, applied, unmatched, rejected, malformed, kernel_drops,
+// rate_limited, loop_limited, messages, handled, applied, unmatched, rejected, malformed, kernel_drops,
 // scheduled, held_dropped, too_far_ahead, handler_panics, changes, sent, send_errors,
 // send_dropped, dead_inputs, input_lost, reloads; then the three senders
 // with the most datagrams received, denied and rate limited, each as a pair
@@ -127,7 +127,7 @@ type counterPair struct {
 // pairs lists the counters with the names the log and /oscgpio/stats use.
 func (c Counters) pairs() []counterPair {
 	return []counterPair{
-		{"packets", c.Packets}, {"filtered", c.Filtered}, {"denied", c.Denied}, {"rate_limited", c.RateLimited}, {"messages", c.Messages}, {"handled", c.Handled}, {"applied", c.Applied}, {"coalesced", c.Coalesced},
+		{"packets", c.Packets}, {"filtered", c.Filtered}, {"denied", c.Denied}, {"rate_limited", c.RateLimited}, {"loop_limited", c.LoopLimited}, {"messages", c.Messages}, {"handled", c.Handled}, {"applied", c.Applied}, {"coalesced", c.Coalesced},
 		{"unmatched", c.Unmatched}, {"rejected", c.Rejected}, {"malformed", c.Malformed},
 		{"kernel_drops", c.KernelDrops}, {"scheduled", c.Scheduled}, {"held_dropped", c.HeldDropped}, {"too_far_ahead", c.TooFarAhead}, {"handler_panics", c.Panics},
 		{"changes", c.Changes}, {"sent", c.Sent}, {"send_errors", c.SendErrors}, {"send_dropped", c.SendDropped},

@@ -60,11 +60,22 @@ type Options struct {
 	// a place in the queue.
 	Hold func(address string) bool
 
+	// LoopLimit, when its Rate is above 0, limits the datagrams that come
+	// from the transport's own socket (its port, on one of this host's
+	// addresses): a mapping whose destination is the bridge itself, by any
+	// name. The excess is counted (Stats.LoopLimited), logged at most once
+	// a second, and dropped before the allow check, so such a loop runs at
+	// that rate at most instead of as fast as the CPU allows.
+	LoopLimit RateLimit
+
 	userspaceAllow bool // tests and measurements: do not install Allow in the kernel
 }
 
 // An Option sets one of the Options of ListenUDP.
 type Option func(*Options)
+
+// WithLoopLimit sets Options.LoopLimit.
+func WithLoopLimit(r RateLimit) Option { return func(o *Options) { o.LoopLimit = r } }
 
 // WithHold sets Options.Hold.
 func WithHold(f func(address string) bool) Option { return func(o *Options) { o.Hold = f } }
@@ -120,6 +131,9 @@ type Stats struct {
 	// RateLimited counts the datagrams dropped because their sender was over
 	// its rate limit (a subset of Packets).
 	RateLimited uint64
+	// LoopLimited counts the datagrams from the socket itself over
+	// Options.LoopLimit.
+	LoopLimited uint64
 	// Filtered counts the datagrams Options.Filter refused (a subset of
 	// Packets); they are not decoded.
 	Filtered uint64
@@ -167,6 +181,8 @@ type UDP struct {
 	denied                                                                         senderCounts
 	received                                                                       senderCounts // every datagram read, by sender
 	kernelAllow                                                                    bool         // Options.Allow is installed in the kernel
+	self                                                                           selfSet      // the socket's own addresses, with LoopLimit
+	loop                                                                           *Limiter     // LoopLimit's bucket, nil without it
 
 	serving   atomic.Bool
 	closing   atomic.Bool
@@ -210,6 +226,10 @@ func ListenUDP(addr string, log *slog.Logger, opts ...Option) (*UDP, error) {
 	}
 	if a := u.opts.Allow; a != nil {
 		u.installAllow(a)
+	}
+	if u.opts.LoopLimit.Rate > 0 {
+		u.self = selfAddrs(conn.LocalAddr().(*net.UDPAddr))
+		u.loop = NewLimiter(u.opts.LoopLimit, nil, nil)
 	}
 	if !u.sock.dropsOK {
 		log.Debug("the kernel does not report drops at this socket: Stats.KernelDrops stays 0", "addr", u.Addr().String())
@@ -284,14 +304,18 @@ func (u *UDP) Addr() net.Addr { return u.conn.LocalAddr() }
 // Stats returns the running totals. It is safe to call at any time, from any
 // goroutine, and does not touch the socket.
 func (u *UDP) Stats() Stats {
-	var limited uint64
+	var limited, looped uint64
 	if l := u.opts.Limiter; l != nil {
 		limited = l.Limited()
+	}
+	if u.loop != nil {
+		looped = u.loop.Limited()
 	}
 	return Stats{
 		Packets:     u.packets.Load(),
 		Denied:      u.denied.sum(),
 		RateLimited: limited,
+		LoopLimited: looped,
 		Filtered:    u.filtered.Load(),
 		Messages:    u.messages.Load(),
 		Malformed:   u.malformed.Load(),
@@ -439,6 +463,10 @@ func (u *UDP) Serve(ctx context.Context, h Handler) error {
 		}
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 		u.received.add(from.Addr())
+		if u.loop != nil && u.self.has(from) && !u.loop.Allow(from.Addr()) {
+			r.loopReport(time.Now())
+			continue
+		}
 		if a := u.opts.Allow; a != nil && !a.Allows(from.Addr()) {
 			u.denied.add(from.Addr())
 			continue
@@ -472,6 +500,7 @@ type reader struct {
 	fullLast      time.Time       // last "too many held" line
 	elems         []codec.Element // reused for every datagram
 	rateNext      time.Time       // the rate-limit log's next line is not before this
+	loopNext      time.Time       // the loop warning's next line is not before this
 }
 
 // rateReport logs the senders the rate limit dropped since the last line,
@@ -486,6 +515,17 @@ func (r *reader) rateReport(now time.Time, final bool) {
 		r.u.log.Warn("senders over their rate limit: the excess is dropped", append([]any{"addr", r.u.Addr().String()}, attrs...)...)
 	}
 	r.rateNext = now.Add(time.Second)
+}
+
+// loopReport warns, at most once a second, that the socket receives its own
+// datagrams over the loop limit.
+func (r *reader) loopReport(now time.Time) {
+	if now.Before(r.loopNext) {
+		return
+	}
+	r.loopNext = now.Add(time.Second)
+	r.u.log.Warn("the bridge receives its own messages faster than its loop limit: a destination of the mapping is the bridge itself (check destinations:); the excess is dropped",
+		"addr", r.u.Addr().String(), "limit", r.u.opts.LoopLimit.String(), "loop_limited", r.u.loop.Limited())
 }
 
 // rateWake is when the rate-limit log has a line to write; zero: none.
