@@ -113,7 +113,16 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	usr1 := make(chan os.Signal, 1)
 	notifyUSR1(usr1)
 	defer signal.Stop(usr1)
+	// A panic in a goroutine of run's own ends the process: put the
+	// outputs at their safe levels first.
+	safeOnPanic := func() {
+		if r := recover(); r != nil {
+			b.Close()
+			panic(r)
+		}
+	}
 	go func() {
+		defer safeOnPanic()
 		// SIGUSR1: every counter in the log now, whatever --log-level says.
 		summary := slog.New(slog.NewTextHandler(lw, nil))
 		for {
@@ -127,12 +136,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	}()
 	go func() {
 		// A panic while reloading still leaves the outputs safe.
-		defer func() {
-			if r := recover(); r != nil {
-				b.Close()
-				panic(r)
-			}
-		}()
+		defer safeOnPanic()
 		for {
 			select {
 			case <-runCtx.Done():
@@ -145,7 +149,10 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 
 	// systemd (Type=notify): ready once listening, and alive while the
 	// engine answers (WatchdogSec=); nothing runs when systemd asks nothing.
-	go notifySystemd(runCtx, b, log)
+	go func() {
+		defer safeOnPanic()
+		notifySystemd(runCtx, b, log)
+	}()
 
 	runErr := b.Run(ctx)
 	runDone()
