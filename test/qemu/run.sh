@@ -8,8 +8,10 @@
 # lines named GPIO17...), runs `oscgpio run --gpio host` there, and checks from
 # outside, through QEMU's qtest, the levels the bridge writes to GPIO17 (a
 # pulse and a blink among them, timed by sampling GPLEV0), the reports it
-# sends when GPIO27 is driven, and what a SIGHUP reload does and does not
-# write (QEMU's trace of MMIO writes). See test/qemu/README.md.
+# sends when GPIO27 is driven, what a SIGHUP reload does and does not
+# write (QEMU's trace of MMIO writes), and what the kernel leaves in the
+# registers after a SIGTERM exit and after a kill -9, and a restart after it.
+# See test/qemu/README.md.
 #
 # Usage: bash test/qemu/run.sh        (root, or the tools already installed)
 # Environment:
@@ -35,7 +37,8 @@
 # Reloads: QEMU traces every MMIO write (-trace memory_region_ops_write, in
 # WORK/run/mmio.log). Around each reload the host writes 0 to GPSET0 through
 # qtest (no effect on any level) as a marker; after QEMU exits, the guest's
-# writes to the GPIO block between two markers say what the reload wrote.
+# writes to the GPIO block between two markers say what the reload wrote
+# (markers 1-4); markers 5-6 frame a SIGKILL and the kernel's release.
 #
 # Exit status: 0 when every check passed, 1 when one failed, 2 when the
 # test could not run (missing tool, download or build failure).
