@@ -8,8 +8,10 @@
 # lines named GPIO17...), runs `oscgpio run --gpio host` there, and checks from
 # outside, through QEMU's qtest, the levels the bridge writes to GPIO17 (a
 # pulse and a blink among them, timed by sampling GPLEV0), the reports it
-# sends when GPIO27 is driven, and what a SIGHUP reload does and does not
-# write (QEMU's trace of MMIO writes). See test/qemu/README.md.
+# sends when GPIO27 is driven, what a SIGHUP reload does and does not
+# write (QEMU's trace of MMIO writes), and what the kernel leaves in the
+# registers after a SIGTERM exit and after a kill -9, and a restart after it.
+# See test/qemu/README.md.
 #
 # Usage: bash test/qemu/run.sh        (root, or the tools already installed)
 # Environment:
@@ -35,7 +37,8 @@
 # Reloads: QEMU traces every MMIO write (-trace memory_region_ops_write, in
 # WORK/run/mmio.log). Around each reload the host writes 0 to GPSET0 through
 # qtest (no effect on any level) as a marker; after QEMU exits, the guest's
-# writes to the GPIO block between two markers say what the reload wrote.
+# writes to the GPIO block between two markers say what the reload wrote
+# (markers 1-4); markers 5-6 frame a SIGKILL and the kernel's release.
 #
 # Exit status: 0 when every check passed, 1 when one failed, 2 when the
 # test could not run (missing tool, download or build failure).
@@ -56,7 +59,8 @@ log() { printf '[%7s] %s\n' "$(elapsed)" "$*"; }
 # ---- checks -------------------------------------------------------------
 checks=(boot fsel17 led-initial led-on led-off button-press button-release button-exact
 	pulse blink led-on-again reload-log reload-kept reload-new reload-serving reload-input refused-log
-	refused-kept exit-code safe-level reload-count reload-unwritten poll-once drivers poweroff)
+	refused-kept exit-code safe-level stop-released reload-count reload-unwritten poll-once drivers
+	kill-armed kill-state kill-written restart-initial poweroff)
 declare -A what=(
 	[boot]="guest booted; bridge and dump listening on loopback"
 	[fsel17]="GPIO17 made an output by the bridge (GPFSEL1)"
@@ -78,10 +82,15 @@ declare -A what=(
 	[refused-kept]="after the refused reload /light 1 moves GPIO17 and GPIO23 stays high"
 	[exit-code]="bridge exited with code 0 on SIGTERM"
 	[safe-level]="GPIO17 and GPIO23 at their safe level (low) after the bridge exited"
+	[stop-released]="after the SIGTERM exit GPIO17 and GPIO23 are inputs (GPFSEL function 0): the kernel released them"
 	[reload-count]="the bridge's exit summary counts reloads=1 (the refused one not counted)"
 	[reload-unwritten]="MMIO trace: the reload wrote GPIO23, never GPIO17; the refused one wrote no GPIO register"
 	[poll-once]="the bridge's log says once that GPIO27 is polled"
 	[drivers]="each driver that failed in host.Init on its own line of the bridge's log"
+	[kill-armed]="a second bridge (led on GPIO17, relay active-low on GPIO23): /led 1 and /relay 1 make GPIO17 high, GPIO23 low, both outputs"
+	[kill-state]="after kill -9, the process reaped and its lines free: GPIO17 and GPIO23 are inputs (function 0), GPLEV0 holds their last levels (17 high, 23 low)"
+	[kill-written]="MMIO trace from SIGKILL to the host's look: only GPFSEL1/GPFSEL2 written, GPIO17 and GPIO23 to function 0 (input), no GPSET0/GPCLR0"
+	[restart-initial]="the bridge started again with the same mapping puts GPIO17 low and GPIO23 high (initial: off), both outputs"
 	[poweroff]="guest powered off and QEMU exited by itself"
 )
 declare -A result=()
@@ -376,7 +385,8 @@ ms() { printf '%d.%03d' $(($1 / 1000000)) $(($1 % 1000000 / 1000)); }
 # edges_seen: the levels sampled, in order ("1 0 1 0"), and the sampling.
 edges_seen() { echo "levels seen: ${edge_v[*]:-none}; $edge_n samples, at most $(ms "$edge_gap") s apart"; }
 # trace_writes: the guest's writes to the GPIO block inside the marked
-# windows, "WINDOW ADDR VALUE" a line (window 1: the reload, 2: the refused one).
+# windows, "WINDOW ADDR VALUE" a line (window 1: the reload, 2: the refused
+# one, 3: from just before the SIGKILL to the host's look after it).
 trace_writes() {
 	awk '$1 == "memory_region_ops_write" && $13 ~ /bcm2835_gpio/ {
 		if ($3 == -1) { if ($7 == "0x3f20001c" && $9 == "0x0") m++; next }
@@ -567,6 +577,7 @@ drive() {
 	fn 17 && f17=$fn
 	fn 23 && f23=$fn
 	log "after the exit GPIO17's function is $f17, GPIO23's $f23 (0 input, 1 output)"
+	if [[ $f17 == 0 && $f23 == 0 ]]; then pass stop-released; else fail stop-released "GPIO17's function is $f17, GPIO23's $f23 (0 input, 1 output)"; fi
 	local summary
 	summary=$(bridge_lines | grep -F 'msg="oscgpio stopped"' || true)
 	if grep -qE ' reloads=1( |$)' <<<"$summary"; then pass reload-count; else fail reload-count "exit summary: ${summary:-none}"; fi
@@ -593,6 +604,58 @@ drive() {
 		done
 	done
 	if [[ -z $bad ]]; then pass drivers; else fail drivers "$bad"; fi
+	next || return 1
+
+	# kill -9: a second bridge (killMapping: led on GPIO17, relay on GPIO23,
+	# active-low) drives both on; the guest sends it SIGKILL, waits until it
+	# is reaped and the kernel says its lines are free; the host records what
+	# the registers then hold (kill-state) and what the guest wrote meanwhile
+	# (kill-written, from the trace between markers 5 and 6). The guest then
+	# starts the bridge again with the same mapping (restart-initial).
+	step kill-armed "$step_timeout" || { fail kill-armed "$why"; return 1; }
+	local l17='?' l23='?' f17='?' f23='?'
+	wait_bit 17 1 && l17=$lvl
+	bit 23 && l23=$lvl
+	fn 17 && f17=$fn
+	fn 23 && f23=$fn
+	if [[ $l17 == 1 && $f17 == 1 && $l23 == 0 && $f23 == 1 ]]; then
+		pass kill-armed
+	else
+		fail kill-armed "GPIO17 level $l17 function $f17, GPIO23 level $l23 function $f23"
+	fi
+	mark || { why="qtest cannot write the trace marker: $qt_reply"; return 1; }
+	next || return 1
+
+	step killed "$step_timeout" || { fail kill-state "$why"; return 1; }
+	mark || { why="qtest cannot write the trace marker: $qt_reply"; return 1; }
+	l17='?' l23='?' f17='?' f23='?'
+	bit 17 && l17=$lvl
+	bit 23 && l23=$lvl
+	fn 17 && f17=$fn
+	fn 23 && f23=$fn
+	local killed
+	killed=$(awk '{ sub(/\r$/, "") } /^(KILLED|LINEINFO) / { printf "%s%s", s, $0; s = "; " }' "$con")
+	log "after kill -9: GPIO17 level $l17 function $f17, GPIO23 level $l23 function $f23 (0 input, 1 output); $killed"
+	if [[ $f17 == 0 && $f23 == 0 && $l17 == 1 && $l23 == 0 ]]; then
+		pass kill-state "$killed"
+	else
+		fail kill-state "GPIO17 level $l17 function $f17, GPIO23 level $l23 function $f23; $killed"
+	fi
+	next || return 1
+
+	step restarted "$step_timeout" || { fail restart-initial "$why"; return 1; }
+	l17='?' l23='?' f17='?' f23='?'
+	bit 17 && l17=$lvl
+	bit 23 && l23=$lvl
+	fn 17 && f17=$fn
+	fn 23 && f23=$fn
+	local restarted
+	restarted=$(grep -a -m1 '^RESTARTED ' "$con" | tr -d '\r')
+	if [[ $l17 == 0 && $f17 == 1 && $l23 == 1 && $f23 == 1 ]]; then
+		pass restart-initial "$restarted"
+	else
+		fail restart-initial "GPIO17 level $l17 function $f17, GPIO23 level $l23 function $f23; $restarted"
+	fi
 	next
 }
 
@@ -608,34 +671,57 @@ qrc=0
 wait "$qpid" || qrc=$?
 qpid=''
 # The MMIO trace is complete once QEMU has exited.
-if ((marks == 4)); then
-	if [[ -n $trace_missing ]]; then
-		fail reload-unwritten "$trace_missing"
-	elif [[ ! -s $run/mmio.log ]]; then
-		fail reload-unwritten "QEMU wrote no trace to $run/mmio.log"
+# Markers 1-4 frame the reloads (reload-unwritten), 5-6 the kill (kill-written).
+trace_checks=()
+((marks >= 4)) && trace_checks+=(reload-unwritten)
+((marks >= 6)) && trace_checks+=(kill-written)
+trace_bad=''
+if [[ -n $trace_missing ]]; then
+	trace_bad=$trace_missing
+elif ((marks >= 4)) && [[ ! -s $run/mmio.log ]]; then
+	trace_bad="QEMU wrote no trace to $run/mmio.log"
+elif ((marks >= 4)); then
+	markers=$(awk '$3 == -1 && $7 == "0x3f20001c" && $9 == "0x0"' "$run/mmio.log" | wc -l)
+	((markers == marks)) || trace_bad="the trace has $markers of the $marks markers the host wrote"
+fi
+for c in "${trace_checks[@]}"; do
+	[[ -z $trace_bad ]] || fail "$c" "$trace_bad"
+done
+if [[ -z $trace_bad ]] && ((marks >= 4)); then
+	w1=() w2=() w3=() bad='' new23=0 other3='' sel17='' sel23=''
+	while read -r w a v; do
+		case $w in
+		1) w1+=("$a=$v") ;;
+		2) w2+=("$a=$v") ;;
+		3) w3+=("$a=$v") ;;
+		esac
+		case $w:$a in
+		1:0x3f200004) bad+="${bad:+; }GPFSEL1 written ($v)" ;;
+		1:0x3f20001c | 1:0x3f200028) (((v >> 17) & 1)) && bad+="${bad:+; }$a written with bit 17 ($v)" ;;
+		3:0x3f200004) sel17+="${sel17:+ }$(((v >> 21) & 7))" ;; # GPIO17's function
+		3:0x3f200008) sel23+="${sel23:+ }$(((v >> 9) & 7))" ;;  # GPIO23's function
+		3:*) other3+="${other3:+; }$a=$v" ;;
+		esac
+		[[ $w:$a == 1:0x3f200008 ]] && new23=$((new23 | 1))
+		[[ $w:$a == 1:0x3f20001c ]] && (((v >> 23) & 1)) && new23=$((new23 | 2))
+	done < <(trace_writes)
+	log "MMIO trace: the reload wrote ${w1[*]:-nothing}; the refused reload wrote ${w2[*]:-nothing}; around the kill the guest wrote ${w3[*]:-nothing}"
+	if [[ -n $bad ]]; then
+		fail reload-unwritten "the reload wrote GPIO17: $bad"
+	elif ((new23 != 3)); then
+		fail reload-unwritten "the trace shows no GPFSEL2 write and GPSET0 bit 23 for the new GPIO23: it may not be complete"
+	elif ((${#w2[@]})); then
+		fail reload-unwritten "the refused reload wrote ${w2[*]}"
 	else
-		w1=() w2=() bad='' new23=0
-		while read -r w a v; do
-			if ((w == 1)); then w1+=("$a=$v"); else w2+=("$a=$v"); fi
-			case $w:$a in
-			1:0x3f200004) bad+="${bad:+; }GPFSEL1 written ($v)" ;;
-			1:0x3f20001c | 1:0x3f200028) (((v >> 17) & 1)) && bad+="${bad:+; }$a written with bit 17 ($v)" ;;
-			esac
-			[[ $w:$a == 1:0x3f200008 ]] && new23=$((new23 | 1))
-			[[ $w:$a == 1:0x3f20001c ]] && (((v >> 23) & 1)) && new23=$((new23 | 2))
-		done < <(trace_writes)
-		log "MMIO trace: the reload wrote ${w1[*]:-nothing}; the refused reload wrote ${w2[*]:-nothing}"
-		markers=$(awk '$3 == -1 && $7 == "0x3f20001c" && $9 == "0x0"' "$run/mmio.log" | wc -l)
-		if ((markers != 4)); then
-			fail reload-unwritten "the trace has $markers of the 4 markers the host wrote"
-		elif [[ -n $bad ]]; then
-			fail reload-unwritten "the reload wrote GPIO17: $bad"
-		elif ((new23 != 3)); then
-			fail reload-unwritten "the trace shows no GPFSEL2 write and GPSET0 bit 23 for the new GPIO23: it may not be complete"
-		elif ((${#w2[@]})); then
-			fail reload-unwritten "the refused reload wrote ${w2[*]}"
+		pass reload-unwritten
+	fi
+	if ((marks >= 6)); then
+		if [[ -n $other3 ]]; then
+			fail kill-written "other writes: $other3 (all: ${w3[*]})"
+		elif [[ ! $sel17 =~ ^0( 0)*$ || ! $sel23 =~ ^0( 0)*$ ]]; then
+			fail kill-written "GPIO17's function written: ${sel17:-never}, GPIO23's: ${sel23:-never} (all: ${w3[*]:-nothing})"
 		else
-			pass reload-unwritten
+			pass kill-written "${w3[*]}"
 		fi
 	fi
 fi

@@ -38,7 +38,12 @@
 // refused" printed before), light-on (sent /light 1, an address only the
 // running mapping has, so that the safe level on exit has to be written),
 // stopped (the bridge got SIGTERM and exited; "BRIDGE EXIT code=N" printed
-// before).
+// before), kill-armed (a second bridge started with killMapping, sent /led 1
+// and /relay 1), killed (that bridge got SIGKILL, was reaped and the kernel
+// says its lines are free: "KILLED ..." and "LINEINFO ..." printed before),
+// restarted (a third bridge started with the same mapping, as systemd's
+// Restart=on-failure would, and its log says it listens: "RESTARTED ..."
+// printed before; it then gets SIGTERM).
 package main
 
 import (
@@ -136,6 +141,30 @@ inputs:
     address: /button
     to: [monitor]
 `
+
+// killMapping is the mapping of the bridge that gets SIGKILL, and of the one
+// started again after it: led as in mapping, and relay, an active-low output
+// on GPIO23 (on is the pin low; initial and safe off, the pin high). No
+// input, no destination: only what the kill does to outputs is looked at.
+const killMapping = `# written by test/qemu/guest: the bridge killed with SIGKILL, then restarted
+listen: ` + bridgeAddr + `
+outputs:
+  - name: led
+    pin: GPIO17
+    address: /led
+    initial: off
+    safe: off
+  - name: relay
+    pin: GPIO23
+    address: /relay
+    active_low: true
+    initial: off
+    safe: off
+`
+
+// killLines are the lines of killMapping, by offset on the pinctrl-bcm2835
+// chip (the line offset is the BCM GPIO number).
+var killLines = []int{17, 23}
 
 // brokenMapping has an unknown pin: the reload must be refused as a whole.
 // Were it applied, even in part, fan would go to its safe level and /light
@@ -361,12 +390,13 @@ func (c *child) stop() (string, error) {
 
 // guest holds what the steps share.
 type guest struct {
-	con    *console
-	goLine *gpioioctl.GPIOLine // toggled by the host at the end of each step
-	goLvl  gpio.Level          // its level before the current step ends
-	bridge *child
-	bLog   *lineLog // the bridge's log (its stderr)
-	dump   *child
+	con      *console
+	chipPath string              // the pinctrl-bcm2835 chip's character device
+	goLine   *gpioioctl.GPIOLine // toggled by the host at the end of each step
+	goLvl    gpio.Level          // its level before the current step ends
+	bridge   *child
+	bLog     *lineLog // the bridge's log (its stderr)
+	dump     *child
 }
 
 // step prints "STEP name" and waits until the host toggles the go line.
@@ -545,10 +575,10 @@ func udpBound(addr string) (bool, error) {
 // openGoLine runs periph's host.Init, prints its view of this kernel (the
 // drivers it loaded and those that failed, which the host compares with the
 // bridge's log, and the GPIO chips) and opens the go line as an input.
-func openGoLine(con *console) (*gpioioctl.GPIOLine, error) {
+func openGoLine(con *console) (*gpioioctl.GPIOLine, string, error) {
 	st, err := host.Init()
 	if err != nil {
-		return nil, fmt.Errorf("host.Init: %w", err)
+		return nil, "", fmt.Errorf("host.Init: %w", err)
 	}
 	for _, d := range st.Loaded {
 		con.printf("HOSTINIT loaded %s", d)
@@ -564,19 +594,19 @@ func openGoLine(con *console) (*gpioioctl.GPIOLine, error) {
 		}
 	}
 	if chip == nil {
-		return nil, fmt.Errorf("no GPIO chip labelled %q", chipLabel)
+		return nil, "", fmt.Errorf("no GPIO chip labelled %q", chipLabel)
 	}
 	l := chip.ByName(goLineName)
 	if l == nil {
-		return nil, fmt.Errorf("chip %s has no line %s", chip.Name(), goLineName)
+		return nil, "", fmt.Errorf("chip %s has no line %s", chip.Name(), goLineName)
 	}
 	if err := l.In(gpio.Float, gpio.NoEdge); err != nil {
-		return nil, fmt.Errorf("%s as input: %w", goLineName, err)
+		return nil, "", fmt.Errorf("%s as input: %w", goLineName, err)
 	}
 	if lv := l.Read(); lv != gpio.Low {
-		return nil, fmt.Errorf("%s reads %v before the first step, want low", goLineName, lv)
+		return nil, "", fmt.Errorf("%s reads %v before the first step, want low", goLineName, lv)
 	}
-	return l, nil
+	return l, chip.Path(), nil
 }
 
 func main() {
@@ -619,7 +649,7 @@ func (g *guest) run() error {
 	chips, _ := filepath.Glob("/dev/gpiochip*")
 	con.printf("guest: loopback up; GPIO character devices: %v", chips)
 	var err error
-	if g.goLine, err = openGoLine(con); err != nil {
+	if g.goLine, g.chipPath, err = openGoLine(con); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(mappingPath), 0o755); err != nil {
@@ -726,6 +756,9 @@ func (g *guest) run() error {
 	if err := g.step("stopped"); err != nil {
 		return err
 	}
+	if err := g.killAndRestart(); err != nil {
+		return err
+	}
 	d := g.dump
 	g.dump = nil
 	st, err = d.stop()
@@ -736,6 +769,114 @@ func (g *guest) run() error {
 	con.line("GUEST DONE")
 	return nil
 }
+
+// killAndRestart starts a bridge with killMapping, drives both its outputs
+// on, kills it with SIGKILL, waits until it is reaped and the kernel says its
+// lines are free (the host then reads the registers), starts it again with
+// the same mapping, as systemd's Restart=on-failure would, waits for its log
+// to say it listens (the host checks the initial levels) and stops it with
+// SIGTERM. It prints how long each part took.
+func (g *guest) killAndRestart() error {
+	if err := writeMapping(g.con, "for kill -9", killMapping); err != nil {
+		return err
+	}
+	b, _, err := g.startBridge("bridge2")
+	if err != nil {
+		return err
+	}
+	if err := g.send("/led", "i:1"); err != nil {
+		return err
+	}
+	if err := g.send("/relay", "i:1"); err != nil {
+		return err
+	}
+	if err := g.step("kill-armed"); err != nil {
+		return err
+	}
+
+	g.bridge = nil // its death is the point from here on
+	t0 := time.Now()
+	g.con.printf("guest: sending SIGKILL to bridge2 (pid %d)", b.cmd.Process.Pid)
+	if err := b.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		return fmt.Errorf("SIGKILL to bridge2: %w", err)
+	}
+	select {
+	case <-b.done:
+	case <-time.After(exitTimeout):
+		return fmt.Errorf("bridge2 not reaped within %v of SIGKILL", exitTimeout)
+	}
+	reaped := time.Since(t0)
+	// The process is gone; its line requests went with its last file
+	// reference. Ask the kernel until it says so (it should at once).
+	var infos []lineInfo
+	deadline := time.Now().Add(exitTimeout)
+	for {
+		infos = infos[:0]
+		busy := ""
+		for _, off := range killLines {
+			li, err := readLineInfo(g.chipPath, off)
+			if err != nil {
+				return err
+			}
+			infos = append(infos, li)
+			if li.used() {
+				busy = li.String()
+			}
+		}
+		if busy == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%v after SIGKILL the kernel still says %s", exitTimeout, busy)
+		}
+		time.Sleep(time.Millisecond) // a poll of the kernel's line info, not a handshake
+	}
+	released := time.Since(t0)
+	g.con.printf("KILLED bridge2 %s: reaped %.1f ms after SIGKILL, lines free at %.1f ms",
+		b.status(), ms(reaped), ms(released))
+	for _, li := range infos {
+		g.con.line("LINEINFO " + li.String())
+	}
+	if err := g.step("killed"); err != nil {
+		return err
+	}
+
+	// Started again at once: systemd would wait RestartSec= first.
+	r, took, err := g.startBridge("bridge3")
+	if err != nil {
+		return err
+	}
+	g.con.printf("RESTARTED bridge3 listening %.1f ms after its start; stale window here: %.1f ms (kill to lines free) + the restart delay + %.1f ms",
+		ms(took), ms(released), ms(took))
+	if err := g.step("restarted"); err != nil {
+		return err
+	}
+	g.bridge = nil
+	g.con.printf("guest: sending SIGTERM to bridge3 (pid %d)", r.cmd.Process.Pid)
+	st, err := r.stop()
+	g.con.line("BRIDGE3 EXIT " + st)
+	return err
+}
+
+// startBridge starts `oscgpio run --gpio host` on the mapping file as the
+// child name, makes it g.bridge and waits for its log to say it listens.
+// It returns how long that took from the start.
+func (g *guest) startBridge(name string) (*child, time.Duration, error) {
+	log := newLineLog()
+	t0 := time.Now()
+	c, err := startLogged(g.con, log, name, oscgpio, "run", "--gpio", "host", "--config", mappingPath)
+	if err != nil {
+		return nil, 0, err
+	}
+	g.bridge = c
+	if _, err := log.waitIndex(c, 0, startTimeout, `msg="oscgpio listening"`); err != nil {
+		return nil, 0, err
+	}
+	return c, time.Since(t0), nil
+}
+
+// ms is d in milliseconds.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func mountAll() {
 	for _, m := range []struct{ fs, dir string }{{"devtmpfs", "/dev"}, {"proc", "/proc"}, {"sysfs", "/sys"}} {
