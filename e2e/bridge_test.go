@@ -212,7 +212,7 @@ func TestNoChangeLostAtFullSpeed(t *testing.T) {
 	if code := bridge.stop(syscall.SIGTERM); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM, want 0", code)
 	}
-	bridge.waitFor(fmt.Sprintf(`msg="oscgpio stopped" packets=%d filtered=0 denied=0 rate_limited=0 messages=%d .*applied=%d .*kernel_drops=0 `, n+1, n+1, n), 0)
+	bridge.waitFor(fmt.Sprintf(`msg="oscgpio stopped" packets=%d filtered=0 denied=0 rate_limited=0 loop_limited=0 messages=%d .*applied=%d .*kernel_drops=0 `, n+1, n+1, n), 0)
 }
 
 func TestSIGTERMLeavesOutputsSafe(t *testing.T) {

@@ -232,7 +232,7 @@ func TestCountersAtExitAtAnyLevel(t *testing.T) {
 	if code := p.stop(syscall.SIGTERM); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
-	p.waitFor(`msg="oscgpio stopped" packets=2 filtered=0 denied=0 rate_limited=0 messages=2 handled=2 applied=1 .*kernel_drops=0 .*send_dropped=0 dead_inputs=0 input_lost=0 reloads=0 log_lines_dropped=0`, 0)
+	p.waitFor(`msg="oscgpio stopped" packets=2 filtered=0 denied=0 rate_limited=0 loop_limited=0 messages=2 handled=2 applied=1 .*kernel_drops=0 .*send_dropped=0 dead_inputs=0 input_lost=0 reloads=0 log_lines_dropped=0`, 0)
 	if n := len(p.snapshot()); n != 1 {
 		t.Errorf("%d lines at --log-level error, want only the exit line:\n%s", n, strings.Join(p.snapshot(), "\n"))
 	}
