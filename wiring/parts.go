@@ -215,7 +215,11 @@ func fiveVoltWarning(p Part) string {
 	case ADC:
 		return fmt.Sprintf("%s is marked volts: 5, but its bus pins %s are 3.3 V: a chip powered from 5 V can put 5 V on them and damage the Pi; power it from 3V3, or use a level shifter", p.label(), on)
 	}
-	return fmt.Sprintf("%s is marked volts: 5, but %s takes 3.3 V at most: 5 V on it can damage the Pi; power the part from 3V3, or use a level shifter or a divider (like 10k over 20k)", p.label(), on)
+	takes, it := "takes", "it"
+	if len(p.Pins) > 1 {
+		takes, it = "take", "them"
+	}
+	return fmt.Sprintf("%s is marked volts: 5, but %s %s 3.3 V at most: 5 V on %s can damage the Pi; power the part from 3V3, or use a level shifter or a divider (like 10k over 20k)", p.label(), on, takes, it)
 }
 
 // andList joins words as "a", "a and b", "a, b and c".

@@ -327,7 +327,7 @@ func SVG(w io.Writer, parts []Part) error {
 
 	// Parts.
 	for _, b := range l.blocks {
-		s.printf("<g id=\"part-%d-%s\">\n<title>%s</title>\n", b.part, sideName(b.side), esc(b.p.how()))
+		s.printf("<g id=\"part-%d-%s\">\n<title>%s</title>\n", b.part, sideName(b.side), esc(b.p.howLine()))
 		if b.box {
 			s.box(l, b)
 		} else {

@@ -147,24 +147,35 @@ func (p Part) summary() string {
 	return s
 }
 
-// how says in one sentence how to wire the part, pin by pin.
-func (p Part) how() string {
+// how says how to wire the part, pin by pin: what it is, then the steps.
+func (p Part) how() (string, []string) {
+	head := p.summary()
+	if p.Kind == ADC {
+		head += " (" + p.chipText() + ")"
+	}
 	if len(p.Pins) == 0 {
-		return p.summary() + ": no pin"
+		return head, []string{"no pin"}
 	}
 	pin := p.Pins[0]
 	gnd := at(nearestGround(pin.Position))
 	v3 := at(nearest3V3(pin.Position))
 	switch p.Kind {
 	case LED:
-		pwm := ""
-		if p.PWM {
-			pwm = " (PWM: the duty sets the brightness)"
+		steps := []string{
+			fmt.Sprintf("%s -> 330 ohm resistor -> LED long leg (anode)", pin),
+			fmt.Sprintf("LED short leg (cathode) -> %s", gnd),
 		}
 		if p.ActiveLow {
-			return fmt.Sprintf("%s: %s -> LED long leg; short leg -> 330 ohm -> %s; on drives the pin low%s", p.summary(), v3, pin, pwm)
+			steps = []string{
+				fmt.Sprintf("%s -> LED long leg (anode)", v3),
+				fmt.Sprintf("LED short leg (cathode) -> 330 ohm resistor -> %s", pin),
+				"on drives the pin low",
+			}
 		}
-		return fmt.Sprintf("%s: %s -> 330 ohm -> LED long leg; short leg -> %s%s", p.summary(), pin, gnd, pwm)
+		if p.PWM {
+			steps = append(steps, "PWM: the duty cycle sets the brightness")
+		}
+		return head, steps
 	case Relay:
 		vcc := at(pos5VI2C)
 		if p.Volts > 0 && !p.fiveVolts() {
@@ -172,45 +183,52 @@ func (p Part) how() string {
 		}
 		on := "on drives IN high"
 		if p.ActiveLow {
-			on = "on drives IN low"
+			on = "on drives IN low (most relay boards)"
 		}
-		return fmt.Sprintf("%s: relay board IN -> %s; VCC -> %s; GND -> %s; %s", p.summary(), pin, vcc, gnd, on)
+		return head, []string{"relay board IN -> " + pin.String(), "VCC -> " + vcc, "GND -> " + gnd, on}
 	case Servo:
-		return fmt.Sprintf("%s: signal -> %s; V+ -> a 5 V supply able to give the servo's current (not the Pi's 3V3); its GND -> %s too", p.summary(), pin, gnd)
+		return head, []string{"signal -> " + pin.String(),
+			"V+ -> a 5 V supply able to give the servo's current (not the Pi's 3V3)",
+			"the supply's GND -> " + gnd + " too"}
 	case Button:
 		to, reads := gnd, "pressed reads low"
 		if p.Pull == "down" || p.Pull != "up" && !p.ActiveLow {
 			to, reads = v3, "pressed reads high"
 		}
-		s := fmt.Sprintf("%s: %s -> button -> %s; %s, %s", p.summary(), pin, to, p.pullText(), reads)
+		steps := []string{fmt.Sprintf("%s -> button -> %s", pin, to), p.pullText() + ", " + reads}
 		if p.Pull != "up" && p.Pull != "down" {
-			s += "; add a 10k resistor from the pin to the other supply"
+			steps = append(steps, "add a 10k resistor from the pin to the other supply, or set pull:")
 		}
-		return s
+		return head, steps
 	case Sensor:
 		vcc := v3
 		if p.fiveVolts() {
 			vcc = at(pos5VI2C)
 		}
-		return fmt.Sprintf("%s: OUT -> %s; VCC -> %s; GND -> %s; %s", p.summary(), pin, vcc, gnd, p.pullText())
+		return head, []string{"OUT -> " + pin.String(), "VCC -> " + vcc, "GND -> " + gnd, p.pullText()}
 	case Encoder:
-		var ab []string
+		var steps []string
 		for i, q := range p.Pins {
-			ab = append(ab, fmt.Sprintf("%c -> %s", 'A'+i, q))
+			steps = append(steps, fmt.Sprintf("%c -> %s", 'A'+i, q))
 		}
-		return fmt.Sprintf("%s: %s; C (common) -> %s; %s", p.summary(), strings.Join(ab, ", "), gnd, p.pullText())
+		return head, append(steps, "C (common) -> "+gnd, p.pullText())
 	case ADC:
-		var ws []string
+		var steps []string
 		for _, t := range p.terminals() {
-			ws = append(ws, t.label+" -> "+at(t.pos))
+			steps = append(steps, t.label+" -> "+at(t.pos))
 		}
-		s := fmt.Sprintf("%s (%s): %s", p.summary(), p.chipText(), strings.Join(ws, ", "))
 		for _, c := range p.Channels {
-			s += fmt.Sprintf("; %s%d: %s %s", p.channelPrefix(), c.Number, c.Name, c.Address)
+			steps = append(steps, fmt.Sprintf("%s%d: %s %s", p.channelPrefix(), c.Number, c.Name, c.Address))
 		}
-		return s
+		return head, steps
 	}
-	return fmt.Sprintf("%s: %s", p.summary(), pin)
+	return head, []string{pin.String()}
+}
+
+// howLine is how as one line.
+func (p Part) howLine() string {
+	head, steps := p.how()
+	return head + ": " + strings.Join(steps, "; ")
 }
 
 // chipText describes an ADC: "ADS1115 on I2C1 at 0x48", "MCP3008 on SPI0 CE0".

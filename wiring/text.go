@@ -62,8 +62,12 @@ func Text(w io.Writer, parts []Part) error {
 	}
 	fmt.Fprintln(bw, "\nHow to wire each part:")
 	for _, p := range parts {
-		for _, line := range wrap(p.how(), textWidth, "  ", "      ") {
-			fmt.Fprintln(bw, line)
+		head, steps := p.how()
+		fmt.Fprintf(bw, "  %s:\n", head)
+		for _, st := range steps {
+			for _, line := range wrap(st, textWidth, "    - ", "      ") {
+				fmt.Fprintln(bw, line)
+			}
 		}
 	}
 	if len(warns) > 0 {
