@@ -108,7 +108,7 @@ func nearestGround(pos int) int {
 
 // nearest3V3 is the 3V3 position closest to pos.
 func nearest3V3(pos int) int {
-	if pos > 16 {
+	if (pos-1)/2 > 4 { // nearer row 8 (pin 17) than row 0 (pin 1)
 		return 17
 	}
 	return 1

@@ -32,12 +32,19 @@ func Text(w io.Writer, parts []Part) error {
 			labels[t.pos] = append(labels[t.pos], n)
 		}
 	}
+	marks := map[int][]string{}
 	for i, wn := range warns {
 		for _, pos := range warnPositions(parts[wn.Part], wn.Pin) {
-			labels[pos] = append([]string{fmt.Sprintf("!%d", i+1)}, labels[pos]...)
+			marks[pos] = append(marks[pos], fmt.Sprintf("!%d", i+1))
 		}
 	}
-	cell := func(pos int) string { return strings.Join(labels[pos], "; ") }
+	cell := func(pos int) string {
+		s := strings.Join(labels[pos], "; ")
+		if m := marks[pos]; len(m) > 0 {
+			s = strings.Join(m, " ") + " " + s
+		}
+		return s
+	}
 	lw, rw := len("PARTS"), len("PARTS")
 	for i := 0; i < len(header); i += 2 {
 		lw = max(lw, utf8.RuneCountInString(cell(i+1)))
