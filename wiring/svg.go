@@ -149,7 +149,7 @@ func sideMost(bySide map[int][]terminal) int {
 // boxLines is the text of a box: its title, then, on the part's main
 // side, its details.
 func boxLines(p Part, main bool) []string {
-	title := p.label()
+	title := p.Kind.String() + " " + p.Name
 	if p.Kind == ADC {
 		title = strings.ToUpper(p.Chip) + " " + p.Name
 	}
@@ -314,15 +314,14 @@ func SVG(w io.Writer, parts []Part) error {
 			pn = "pn dk"
 		}
 		s.text(x, y+3, "middle", pn, fmt.Sprint(h.Position))
+		mark := ""
 		if ns := warnAt[h.Position]; len(ns) > 0 {
 			s.printf(`<circle cx="%d" cy="%d" r="%d" class="ring"/>`+"\n", x, y, pinR+3)
-			var nums []string
 			for _, n := range ns {
-				nums = append(nums, fmt.Sprint(n))
+				mark += fmt.Sprintf("!%d ", n)
 			}
-			s.text(l.cx+sideOf(h.Position)*(labelGap-6), y-4, "middle", "wt", "!"+strings.Join(nums, ","))
 		}
-		s.pinLabel(l, h, users[h.Position])
+		s.pinLabel(l, h, users[h.Position], mark)
 	}
 
 	// Parts.
@@ -440,7 +439,7 @@ func pinColour(h Pin, users []*block) string {
 
 // pinLabel writes the label beside a pin: its name, then the parts on it
 // and their addresses.
-func (s *svgWriter) pinLabel(l *layout, h Pin, users []*block) {
+func (s *svgWriter) pinLabel(l *layout, h Pin, users []*block, mark string) {
 	side := sideOf(h.Position)
 	x := l.cx + side*labelGap
 	y := rowY(h.Position)
@@ -473,7 +472,11 @@ func (s *svgWriter) pinLabel(l *layout, h Pin, users []*block) {
 			}
 		}
 	}
-	s.text(x, y-4, anchor, "nm", clip(h.Name()+" · "+strings.Join(names, ", "), 26))
+	class := "nm"
+	if mark != "" {
+		class = "wt"
+	}
+	s.text(x, y-4, anchor, class, clip(mark+h.Name()+" · "+strings.Join(names, ", "), 26))
 	if len(addrs) > 0 {
 		s.text(x, y+11, anchor, "addr", clip(strings.Join(addrs, ", "), 26))
 	}
