@@ -20,7 +20,7 @@ var update = flag.Bool("update", false, "rewrite the golden files of testdata/wi
 
 // Every example mapping's drawing, as SVG and as text, is the golden file
 // of testdata/wiring (go test ./config -run TestWiringGolden -update
-// rewrites them). Each SVG is well-formed XML, and drawing twice gives the
+// rewrites them, and docs/wiring-led-button.svg, the README's). Each SVG is well-formed XML, and drawing twice gives the
 // same bytes.
 func TestWiringGolden(t *testing.T) {
 	files, err := filepath.Glob("examples/*.yaml")
@@ -51,6 +51,9 @@ func TestWiringGolden(t *testing.T) {
 			}
 			golden(t, filepath.Join("testdata", "wiring", name+".svg"), svg.Bytes())
 			golden(t, filepath.Join("testdata", "wiring", name+".txt"), text.Bytes())
+			if name == "led-button" { // the drawing in the README
+				golden(t, filepath.Join("..", "docs", "wiring-led-button.svg"), svg.Bytes())
+			}
 			seen[name+".svg"], seen[name+".txt"] = true, true
 		})
 	}

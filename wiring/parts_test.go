@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 )
 
-func gpio(t *testing.T, n int) Pin {
+func gpio(t testing.TB, n int) Pin {
 	t.Helper()
 	p, ok := ByBCM(n)
 	if !ok {
@@ -21,11 +21,11 @@ func gpio(t *testing.T, n int) Pin {
 }
 
 // i2c and spi are ADC parts on the header's buses.
-func i2c(t *testing.T, name string) Part {
+func i2c(t testing.TB, name string) Part {
 	return Part{Kind: ADC, Name: name, Chip: "ads1115", ChipAddr: "0x48", Pins: []Pin{gpio(t, 2), gpio(t, 3)}}
 }
 
-func spi(t *testing.T, name string, ce int) Part {
+func spi(t testing.TB, name string, ce int) Part {
 	cs := 8
 	if ce == 1 {
 		cs = 7
@@ -144,7 +144,7 @@ func wellFormed(t *testing.T, doc []byte) {
 
 // every kind of part, with a name that needs escaping, a warning, and parts
 // that must share lanes.
-func everyPart(t *testing.T) []Part {
+func everyPart(t testing.TB) []Part {
 	return []Part{
 		{Kind: LED, Name: `a<b>&"c"`, Address: "/led", Pins: []Pin{gpio(t, 17)}},
 		{Kind: LED, Name: "dim", Address: "/dim", Pins: []Pin{gpio(t, 18)}, PWM: true, ActiveLow: true},
@@ -287,4 +287,18 @@ func TestWrap(t *testing.T) {
 	if got := wrap("averyveryverylongword x", 5, "", ""); strings.Join(got, "|") != "averyveryverylongword|x" {
 		t.Errorf("wrap long word = %q", got)
 	}
+}
+
+// BenchmarkSVG draws twelve parts of every kind (a dashboard may draw on
+// each page load).
+func BenchmarkSVG(b *testing.B) {
+	parts := everyPart(b)
+	var buf bytes.Buffer
+	for b.Loop() {
+		buf.Reset()
+		if err := SVG(&buf, parts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(buf.Len()), "bytes/svg")
 }
