@@ -146,7 +146,7 @@ func ExampleSVG() {
 	}
 	svg := b.String()
 	fmt.Println(strings.HasPrefix(svg, `<svg xmlns="http://www.w3.org/2000/svg" viewBox=`))
-	fmt.Println(strings.Contains(svg, `<circle id="pin-11" `), strings.Contains(svg, ">GPIO17 · led</text>"))
+	fmt.Println(strings.Contains(svg, `<circle id="wg-pin-11" `), strings.Contains(svg, ">GPIO17 · led</text>"))
 	// Output:
 	// true
 	// true true

@@ -178,9 +178,9 @@ func TestSVG(t *testing.T) {
 	doc := a.String()
 	wellFormed(t, a.Bytes())
 	for _, want := range []string{
-		`viewBox="0 0 `, `<rect id="pin-1" `, `<circle id="pin-40" `,
+		`viewBox="0 0 `, `<rect id="wg-pin-1" `, `<circle id="wg-pin-40" `,
 		`a&lt;b&gt;&amp;`,      // escaped
-		`class="ring"`,         // the warning of the 5 V sensor
+		`class="wg-ring"`,      // the warning of the 5 V sensor
 		`sensor &#34;pir&#34;`, // in its note
 		`>Warnings (1)</text>`,
 		`>MCP3008 faders</text>`, `>CH7 f8 /fader/8</text>`, `>A0 cutoff /cutoff</text>`,
@@ -192,8 +192,8 @@ func TestSVG(t *testing.T) {
 		}
 	}
 	for pos := 1; pos <= 40; pos++ {
-		if !strings.Contains(doc, fmt.Sprintf(`id="pin-%d" `, pos)) {
-			t.Errorf("no pin-%d", pos)
+		if !strings.Contains(doc, fmt.Sprintf(`id="wg-pin-%d" `, pos)) {
+			t.Errorf("no wg-pin-%d", pos)
 		}
 	}
 	for _, no := range []string{"http://", "https://", "<script", "@import", "url(", "<image"} {
@@ -207,7 +207,7 @@ func TestSVG(t *testing.T) {
 		t.Fatal(err)
 	}
 	wellFormed(t, empty.Bytes())
-	if strings.Contains(empty.String(), "Warnings") || strings.Count(empty.String(), `id="pin-`) != 40 {
+	if strings.Contains(empty.String(), "Warnings") || strings.Count(empty.String(), `id="wg-pin-`) != 40 {
 		t.Errorf("empty drawing:\n%s", empty.String())
 	}
 }

@@ -202,11 +202,11 @@ func clip(s string, n int) string {
 
 // text writes a text element. anchor is "start", "middle" or "end".
 func (s *svgWriter) text(x, y int, anchor, class, t string) {
-	s.printf(`<text x="%d" y="%d" text-anchor="%s" class="%s">%s</text>`+"\n", x, y, anchor, class, esc(t))
+	s.printf(`<text x="%d" y="%d" text-anchor="%s" class="%s">%s</text>`+"\n", x, y, anchor, cls(class), esc(t))
 }
 
 func (s *svgWriter) line(x1, y1, x2, y2 int, class string) {
-	s.printf(`<line x1="%d" y1="%d" x2="%d" y2="%d" class="%s"/>`+"\n", x1, y1, x2, y2, class)
+	s.printf(`<line x1="%d" y1="%d" x2="%d" y2="%d" class="%s"/>`+"\n", x1, y1, x2, y2, cls(class))
 }
 
 // away is the text anchor that makes text run away from the header on side.
@@ -217,18 +217,33 @@ func away(side int) string {
 	return "start"
 }
 
-// style is the drawing's only style sheet: no external fonts or files.
+// style is the drawing's only style sheet: no external fonts or files. Its
+// rules apply under the root's class only, and its classes start with
+// "wg-": the drawing can be put inline in an HTML page (whose style sheet
+// a <style> in an inline <svg> joins) without either changing the other.
 const style = `<style>
-text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;font-size:11px;fill:#222}
-.t{font-size:16px;font-weight:bold}.s{font-size:11px;fill:#555}
-.pn{font-size:8px;fill:#fff;font-weight:bold}.dk{fill:#333}.free{fill:#999}.nm{font-weight:bold}
-.addr{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:10px;fill:#1f5fbf}
-.sm{font-size:9px;fill:#444}.bt{font-weight:bold;font-size:11px}.warn{fill:#d00000}.wt{fill:#d00000;font-weight:bold}
-.wire{stroke:#333;stroke-width:1.6;fill:none}.bus{stroke:#7b4fa0;stroke-width:1.6;fill:none}
-.pwr{stroke:#e8890c;stroke-width:1.6;fill:none}.gnd{stroke:#222;stroke-width:1.6;fill:none}
-.part{fill:#fff;stroke:#333;stroke-width:1.4}.ring{fill:none;stroke:#d00000;stroke-width:3}
+.oscgpio-wiring text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;font-size:11px;fill:#222}
+.oscgpio-wiring .wg-t{font-size:16px;font-weight:bold}.oscgpio-wiring .wg-s{font-size:11px;fill:#555}
+.oscgpio-wiring .wg-pn{font-size:8px;fill:#fff;font-weight:bold}.oscgpio-wiring .wg-dk{fill:#333}
+.oscgpio-wiring .wg-free{fill:#999}.oscgpio-wiring .wg-nm{font-weight:bold}
+.oscgpio-wiring .wg-addr{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:10px;fill:#1f5fbf}
+.oscgpio-wiring .wg-sm{font-size:9px;fill:#444}.oscgpio-wiring .wg-bt{font-weight:bold;font-size:11px}
+.oscgpio-wiring .wg-warn{fill:#d00000}.oscgpio-wiring .wg-wt{fill:#d00000;font-weight:bold}
+.oscgpio-wiring .wg-wire{stroke:#333;stroke-width:1.6;fill:none}.oscgpio-wiring .wg-bus{stroke:#7b4fa0;stroke-width:1.6;fill:none}
+.oscgpio-wiring .wg-pwr{stroke:#e8890c;stroke-width:1.6;fill:none}.oscgpio-wiring .wg-gnd{stroke:#222;stroke-width:1.6;fill:none}
+.oscgpio-wiring .wg-part{fill:#fff;stroke:#333;stroke-width:1.4}.oscgpio-wiring .wg-ring{fill:none;stroke:#d00000;stroke-width:3}
 </style>
 `
+
+// cls prefixes each class name with "wg-", so that a page holding the
+// drawing inline keeps its own classes apart.
+func cls(names string) string {
+	f := strings.Fields(names)
+	for i := range f {
+		f[i] = "wg-" + f[i]
+	}
+	return strings.Join(f, " ")
+}
 
 // SVG writes a drawing of the 40-pin header, as on the board (two columns,
 // pin 1 the square pad at top left, odd pins the inner row on the left),
@@ -241,8 +256,10 @@ text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-
 //
 // The drawing is a self-contained SVG document (no external fonts, styles
 // or scripts) with a viewBox, so it scales to a phone's screen; the same
-// parts always give the same bytes. Each pin's shape has id "pin-N" (N the
-// header position) and each part's drawing a <title> saying how to wire it.
+// parts always give the same bytes. Each pin's shape has id "wg-pin-N" (N the
+// header position) and each part's drawing a <title> saying how to wire it;
+// the root has class "oscgpio-wiring", and the drawing's own classes start
+// with "wg-", so that it can be put inline in an HTML page.
 // SVG writes only to w, which makes it usable from an HTTP handler.
 func SVG(w io.Writer, parts []Part) error {
 	bw := bufio.NewWriter(w)
@@ -270,9 +287,9 @@ func SVG(w io.Writer, parts []Part) error {
 	if len(noteLines) > 0 {
 		height += 22 + 15*len(noteLines)
 	}
-	s.printf(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d" style="max-width:100%%;height:auto" role="img" aria-labelledby="title">`+"\n",
+	s.printf(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d" style="max-width:100%%;height:auto" role="img" aria-labelledby="wg-title" class="oscgpio-wiring">`+"\n",
 		l.width, height, l.width, height)
-	s.printf("<title id=\"title\">Wiring of the Raspberry Pi 40-pin header: %d parts, %d warnings</title>\n", len(parts), len(warns))
+	s.printf("<title id=\"wg-title\">Wiring of the Raspberry Pi 40-pin header: %d parts, %d warnings</title>\n", len(parts), len(warns))
 	s.printf("%s", style)
 	s.printf(`<rect width="%d" height="%d" fill="#fff"/>`+"\n", l.width, height)
 	s.text(margin, 24, "start", "t", "Raspberry Pi 40-pin header: wiring")
@@ -303,10 +320,10 @@ func SVG(w io.Writer, parts []Part) error {
 		x := l.cx + sideOf(h.Position)*colHalf
 		fill := pinColour(h, users[h.Position])
 		if h.Position == 1 {
-			s.printf(`<rect id="pin-1" x="%d" y="%d" width="%d" height="%d" fill="%s" stroke="#fff" stroke-width="1"/>`+"\n",
+			s.printf(`<rect id="wg-pin-1" x="%d" y="%d" width="%d" height="%d" fill="%s" stroke="#fff" stroke-width="1"/>`+"\n",
 				x-pinR, y-pinR, 2*pinR, 2*pinR, fill)
 		} else {
-			s.printf(`<circle id="pin-%d" cx="%d" cy="%d" r="%d" fill="%s" stroke="#fff" stroke-width="1"/>`+"\n",
+			s.printf(`<circle id="wg-pin-%d" cx="%d" cy="%d" r="%d" fill="%s" stroke="#fff" stroke-width="1"/>`+"\n",
 				h.Position, x, y, pinR, fill)
 		}
 		pn := "pn"
@@ -316,7 +333,7 @@ func SVG(w io.Writer, parts []Part) error {
 		s.text(x, y+3, "middle", pn, fmt.Sprint(h.Position))
 		mark := ""
 		if ns := warnAt[h.Position]; len(ns) > 0 {
-			s.printf(`<circle cx="%d" cy="%d" r="%d" class="ring"/>`+"\n", x, y, pinR+3)
+			s.printf(`<circle cx="%d" cy="%d" r="%d" class="wg-ring"/>`+"\n", x, y, pinR+3)
 			for _, n := range ns {
 				mark += fmt.Sprintf("!%d ", n)
 			}
@@ -326,7 +343,7 @@ func SVG(w io.Writer, parts []Part) error {
 
 	// Parts.
 	for _, b := range l.blocks {
-		s.printf("<g id=\"part-%d-%s\">\n<title>%s</title>\n", b.part, sideName(b.side), esc(b.p.howLine()))
+		s.printf("<g id=\"wg-part-%d-%s\">\n<title>%s</title>\n", b.part, sideName(b.side), esc(b.p.howLine()))
 		if b.box {
 			s.box(l, b)
 		} else {
@@ -345,7 +362,7 @@ func SVG(w io.Writer, parts []Part) error {
 		s.text(x+16, y, "start", "sm", k.name)
 		x += 26 + 6*len(k.name)
 	}
-	s.printf(`<circle cx="%d" cy="%d" r="8" class="ring"/>`+"\n", x+6, y-4)
+	s.printf(`<circle cx="%d" cy="%d" r="8" class="wg-ring"/>`+"\n", x+6, y-4)
 	s.text(x+20, y, "start", "sm", "warning")
 	if len(noteLines) > 0 {
 		y += 28
@@ -498,7 +515,7 @@ func (s *svgWriter) box(l *layout, b *block) {
 	near := edge + b.side*boxIn
 	far := near + b.side*boxW
 	x := min(near, far)
-	s.printf(`<rect x="%d" y="%d" width="%d" height="%d" rx="3" class="part"/>`+"\n", x, b.y0, boxW, b.y1-b.y0)
+	s.printf(`<rect x="%d" y="%d" width="%d" height="%d" rx="3" class="wg-part"/>`+"\n", x, b.y0, boxW, b.y1-b.y0)
 	for _, t := range b.terms {
 		s.text(near+b.side*4, rowY(t.pos)+4, away(b.side), "sm", t.label)
 	}
@@ -523,7 +540,7 @@ func (s *svgWriter) symbol(l *layout, b *block) {
 	switch p.Kind {
 	case LED:
 		s.line(X(0), y, X(10), y, "wire")
-		s.printf(`<rect x="%d" y="%d" width="28" height="8" class="part"/>`+"\n", min(X(10), X(38)), y-4)
+		s.printf(`<rect x="%d" y="%d" width="28" height="8" class="wg-part"/>`+"\n", min(X(10), X(38)), y-4)
 		s.text(X(24), y-7, "middle", "sm", "330Ω")
 		s.line(X(38), y, X(50), y, "wire")
 		if p.ActiveLow { // anode away from the pin, towards 3V3
@@ -548,7 +565,7 @@ func (s *svgWriter) symbol(l *layout, b *block) {
 		}
 	case Button:
 		s.line(X(0), y, X(14), y, "wire")
-		s.printf(`<circle cx="%d" cy="%d" r="2.5" class="part"/><circle cx="%d" cy="%d" r="2.5" class="part"/>`+"\n", X(16), y, X(40), y)
+		s.printf(`<circle cx="%d" cy="%d" r="2.5" class="wg-part"/><circle cx="%d" cy="%d" r="2.5" class="wg-part"/>`+"\n", X(16), y, X(40), y)
 		s.line(X(16), y-2, X(38), y-10, "wire")
 		s.line(X(42), y, X(74), y, "wire")
 		to := "GND"
@@ -564,7 +581,7 @@ func (s *svgWriter) symbol(l *layout, b *block) {
 		word := map[PartKind]string{Relay: "RELAY", Servo: "SERVO", Sensor: "SENSOR"}[p.Kind]
 		pinName := map[PartKind]string{Relay: "IN", Servo: "sig", Sensor: "OUT"}[p.Kind]
 		s.line(X(0), y, X(14), y, "wire")
-		s.printf(`<rect x="%d" y="%d" width="70" height="20" rx="3" class="part"/>`+"\n", min(X(14), X(84)), y-10)
+		s.printf(`<rect x="%d" y="%d" width="70" height="20" rx="3" class="wg-part"/>`+"\n", min(X(14), X(84)), y-10)
 		s.text(X(49), y+4, "middle", "bt", word)
 		s.text(X(7), y-4, "middle", "sm", pinName)
 		switch p.Kind {
@@ -586,7 +603,7 @@ func (s *svgWriter) symbol(l *layout, b *block) {
 		}
 	default:
 		s.line(X(0), y, X(14), y, "wire")
-		s.printf(`<rect x="%d" y="%d" width="70" height="20" rx="3" class="part"/>`+"\n", min(X(14), X(84)), y-10)
+		s.printf(`<rect x="%d" y="%d" width="70" height="20" rx="3" class="wg-part"/>`+"\n", min(X(14), X(84)), y-10)
 		s.text(X(49), y+4, "middle", "bt", p.Kind.String())
 	}
 	if p.fiveVolts() {
