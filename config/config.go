@@ -43,6 +43,10 @@
 // Config.Warnings (warnings.go) lists what a valid file allows but is
 // probably a mistake: check prints it, run logs it.
 //
+// Config.Parts (parts.go) turns the mapping into the wiring.Part list that
+// wiring.SVG and wiring.Text draw and wiring.Check warns about; the keys
+// part: and volts: exist for it only.
+//
 // A new kind of item (a PWM output, an encoder) is a new struct in
 // schema.go with tagged fields and the item methods (kind, misplaced), a
 // list field for it in fileSpec, and a check method in validate.go that
