@@ -201,6 +201,18 @@ func TestSVG(t *testing.T) {
 			t.Errorf("the drawing refers to something outside it: %s", no)
 		}
 	}
+	// Parts as a caller might build them wrong: no pins, a zero Pin, no
+	// kind. They are drawn as far as they can be, without a panic.
+	var odd bytes.Buffer
+	oddParts := []Part{{Kind: LED, Name: "none"}, {Kind: Button, Pins: []Pin{{}}}, {Name: "kindless", Pins: []Pin{gpio(t, 17)}},
+		{Kind: ADC, Name: "busless", Pins: []Pin{gpio(t, 4)}, Volts: 5}}
+	if err := SVG(&odd, oddParts); err != nil {
+		t.Fatal(err)
+	}
+	wellFormed(t, odd.Bytes())
+	if err := Text(&odd, oddParts); err != nil {
+		t.Fatal(err)
+	}
 	// The empty mapping: the header alone.
 	var empty bytes.Buffer
 	if err := SVG(&empty, nil); err != nil {

@@ -390,14 +390,7 @@ func sideName(side int) string {
 // warnPositions is where a warning about pin of part p is drawn: the pin,
 // or for a 5 V ADC its bus pins.
 func warnPositions(p Part, pin Pin) []int {
-	if p.Kind == ADC && p.fiveVolts() {
-		var ps []int
-		for _, q := range p.Pins {
-			ps = append(ps, q.Position)
-		}
-		return ps
-	}
-	if p.Kind == Encoder && p.fiveVolts() {
+	if (p.Kind == ADC || p.Kind == Encoder) && p.fiveVolts() {
 		var ps []int
 		for _, q := range p.Pins {
 			ps = append(ps, q.Position)
