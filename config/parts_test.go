@@ -327,3 +327,29 @@ func TestWiringConflictsAreErrors(t *testing.T) {
 	src = strings.Replace(base, "pin: GPIO27", "pin: GPIO17", 1)
 	wantOne(t, src, "10:10", `pin GPIO17 is already used by output "led" (line 6): each pin can be mapped once`)
 }
+
+// check's table shows part: and volts: when they are given.
+func TestTableShowsPartAndVolts(t *testing.T) {
+	c := mustParse(t, `destinations: {m: 127.0.0.1:9000}
+adcs:
+  - {name: knobs, chip: ads1115, volts: 3.3}
+outputs:
+  - {name: smoke, pin: GPIO22, address: /smoke, part: relay, volts: 5}
+inputs:
+  - {name: pir, pin: GPIO24, part: sensor, volts: 3.3, address: /pir, to: m}
+  - {name: jog, kind: encoder, pins: [GPIO5, GPIO6], volts: 3.3, address: /jog, to: m}
+`)
+	var b bytes.Buffer
+	if err := c.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"no-arg toggle, part relay, 5V\n", "as i, part sensor, 3.3V, to: m=", "4 steps/detent, 3.3V, as i", "knobs ads1115 on /dev/i2c-1 address 0x48, 3.3V, at most"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the table has no %q:\n%s", want, b.String())
+		}
+	}
+	var plain bytes.Buffer
+	if err := mustParse(t, base).WriteTable(&plain); err != nil || strings.Contains(plain.String(), "part ") || strings.Contains(plain.String(), "V,") {
+		t.Errorf("a mapping without part: or volts: shows them: %v\n%s", err, plain.String())
+	}
+}
