@@ -43,6 +43,10 @@
 // Config.Warnings (warnings.go) lists what a valid file allows but is
 // probably a mistake: check prints it, run logs it.
 //
+// Config.Parts (parts.go) turns the mapping into the wiring.Part list that
+// wiring.SVG and wiring.Text draw and wiring.Check warns about; the keys
+// part: and volts: exist for it only.
+//
 // A new kind of item (a PWM output, an encoder) is a new struct in
 // schema.go with tagged fields and the item methods (kind, misplaced), a
 // list field for it in fileSpec, and a check method in validate.go that
@@ -155,7 +159,27 @@ type Output struct {
 	// output may switch at most (a relay's rating): a change sooner is
 	// coalesced to the latest level, written when the time allows.
 	MaxSwitchRate float64
+
+	// Part is what the output drives, for wiring diagrams: PartLED or
+	// PartRelay (part: in the file, for digital and pwm outputs), or ""
+	// when the file does not say: Parts then draws a relay if the name or
+	// an address of a digital output has "relay" in it, else an LED.
+	Part string
+	// Volts is the level the part works at, 3.3 or 5 (volts: in the
+	// file), or 0 when the file does not say. A 5 V part on a GPIO is a
+	// warning.
+	Volts   float64
+	voltsAt Pos // where volts: is written
 }
+
+// The parts that outputs and digital inputs can be, for wiring diagrams
+// (Output.Part, Input.Part).
+const (
+	PartLED    = "led"    // an LED and its resistor to GND
+	PartRelay  = "relay"  // a relay board's input
+	PartButton = "button" // a button or switch (the default of digital inputs)
+	PartSensor = "sensor" // a board with a logic output: PIR, beam break, hall switch
+)
 
 // The kinds of output (Output.Kind).
 const (
@@ -224,6 +248,15 @@ type Input struct {
 	// the value it sends go to these destinations too.
 	Feedback     []string
 	FeedbackRate float64
+
+	// Part is what drives a digital input, for wiring diagrams: PartButton
+	// or PartSensor (part: in the file), or "" when the file does not say
+	// (drawn as a button); "" for encoders and analog inputs.
+	Part string
+	// Volts is the level the part works at, 3.3 or 5, or 0 when the file
+	// does not say (not given for analog inputs: their adc has it).
+	Volts   float64
+	voltsAt Pos
 }
 
 // The kinds of input (Input.Kind). A digital input's Kind is empty, so the
@@ -264,6 +297,10 @@ type ADC struct {
 	Addr uint16 // I2C address, 0x48-0x4B; 0 for SPI chips
 	CS   int    // SPI chip select, 0 or 1; 0 for I2C chips
 	Pos  Pos    // the adc's item in the file
+	// Volts is the chip's supply, 3.3 or 5, or 0 when the file does not
+	// say (3.3 is assumed).
+	Volts   float64
+	voltsAt Pos
 }
 
 // I2C reports whether the chip is on the I2C bus (else SPI).

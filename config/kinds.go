@@ -76,6 +76,9 @@ var keysNotFor = func() map[string]map[string]string {
 		m["digital"][k] = k + " is a setting of kind: encoder"
 		m["analog"][k] = k + " is a setting of kind: encoder"
 	}
+	m["encoder"]["part"] = "part is a setting of digital inputs (button or sensor); an encoder is drawn as an encoder"
+	m["analog"]["part"] = "part is a setting of digital inputs (button or sensor); an analog input is drawn on its adc"
+	m["analog"]["volts"] = "an analog input is read through an ADC: give volts: on its adc, under adcs:"
 	m["analog"]["min"] = "min is a setting of kind: encoder; an analog input's bottom and top are range: [0, 1]"
 	m["analog"]["max"] = "max is a setting of kind: encoder; an analog input's bottom and top are range: [0, 1]"
 	for _, k := range []string{"hold", "repeat", "report_at_start"} {
@@ -360,6 +363,7 @@ func (a *adcSpec) check(ck *checker) {
 	lbl := label("adc", at.node)
 	u := &adcUse{spec: a, lbl: lbl, channels: map[int]use{},
 		a: ADC{Name: a.Name, Chip: string(a.Chip), Pos: at.pos()}}
+	u.a.Volts, u.a.voltsAt = voltsOf(at, a.Volts)
 	if at.good("name") {
 		if prev, dup := ck.adcs[a.Name]; dup {
 			ck.errAt(at.val("name"), "adc name %q is already used by the adc on line %d: give every adc its own name", a.Name, prev.spec.At.val("name").Line)

@@ -65,7 +65,10 @@ type outputSpec struct {
 	Type         oscType   `yaml:"type"`
 	Feedback     destNames `yaml:"feedback"`
 	FeedbackRate hertz     `yaml:"feedback_rate"`
-	At           positions
+	// Wiring diagrams (issue 10): what the output drives, and its volts.
+	Part  outputPart `yaml:"part"`
+	Volts volts      `yaml:"volts" example:"3.3"`
+	At    positions
 }
 
 func (o *outputSpec) setDefaults() {
@@ -115,7 +118,10 @@ type inputSpec struct {
 	// Feedback (issue 8), as for outputs.
 	Feedback     destNames `yaml:"feedback"`
 	FeedbackRate hertz     `yaml:"feedback_rate"`
-	At           positions
+	// Wiring diagrams (issue 10), as for outputs.
+	Part  inputPart `yaml:"part"`
+	Volts volts     `yaml:"volts" example:"3.3"`
+	At    positions
 }
 
 func (in *inputSpec) setDefaults() {
@@ -133,6 +139,7 @@ type adcSpec struct {
 	Bus     string  `yaml:"bus" example:"1"`
 	Address i2cAddr `yaml:"address"`
 	CS      whole   `yaml:"cs"`
+	Volts   volts   `yaml:"volts" example:"3.3"`
 	At      positions
 }
 
@@ -719,6 +726,46 @@ func (h *hertz) UnmarshalYAML(n *yaml.Node) error {
 		}
 	}
 	return mustBe("must be a frequency like 50Hz, not %s", quoted(n))
+}
+
+// volts is a part's supply and logic level: 3.3 or 5 (also written 3.3V,
+// 3V3, 5V).
+type volts float64
+
+func (v *volts) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode && !isNull(n) {
+		switch strings.ToLower(strings.ReplaceAll(strings.TrimSpace(n.Value), " ", "")) {
+		case "3.3", "3.3v", "3v3":
+			*v = 3.3
+			return nil
+		case "5", "5.0", "5v":
+			*v = 5
+			return nil
+		}
+	}
+	return mustBe("must be 3.3 or 5 (the volts the part works at: its supply and logic level), not %s", quoted(n))
+}
+
+// outputPart is what an output drives, for the wiring diagram: "led" or
+// "relay" (by default a relay if its name or address says relay, else an
+// LED; a servo output is a servo).
+type outputPart string
+
+func (p *outputPart) UnmarshalYAML(n *yaml.Node) error {
+	v, err := choose(n, PartLED, PartRelay)
+	*p = outputPart(v)
+	return err
+}
+
+// inputPart is what drives a digital input, for the wiring diagram:
+// "button" (the default: a button or switch) or "sensor" (a board with a
+// logic output, like a PIR).
+type inputPart string
+
+func (p *inputPart) UnmarshalYAML(n *yaml.Node) error {
+	v, err := choose(n, PartButton, PartSensor)
+	*p = inputPart(v)
+	return err
 }
 
 // adcChip is an ADC's chip: "ads1115", "ads1015" or "mcp3008".

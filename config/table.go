@@ -90,7 +90,19 @@ func outputDetails(o Output) string {
 	if len(o.Feedback) > 0 {
 		d = append(d, "feedback "+strings.Join(o.Feedback, ",")+" as "+string(o.Type))
 	}
-	return strings.Join(d, ", ")
+	return strings.Join(append(d, wiringDetails(o.Part, o.Volts)...), ", ")
+}
+
+// wiringDetails are part: and volts:, when given.
+func wiringDetails(part string, volts float64) []string {
+	var d []string
+	if part != "" {
+		d = append(d, "part "+part)
+	}
+	if volts > 0 {
+		d = append(d, num(volts)+"V")
+	}
+	return d
 }
 
 // adcLine describes an adc: its chip, bus, address and the pins it takes.
@@ -111,7 +123,11 @@ func adcLine(a ADC) string {
 			pins = append(pins, p.Name()+" "+strings.TrimPrefix(strings.TrimPrefix(fn, "I2C1 "), "SPI0 "))
 		}
 	}
-	return fmt.Sprintf("%s %s on %s, at most %s samples/s; pins %s", a.Name, a.Chip, where, num(limit), strings.Join(pins, ", "))
+	volts := ""
+	if a.Volts > 0 {
+		volts = ", " + num(a.Volts) + "V"
+	}
+	return fmt.Sprintf("%s %s on %s%s, at most %s samples/s; pins %s", a.Name, a.Chip, where, volts, num(limit), strings.Join(pins, ", "))
 }
 
 func (c *Config) inputDetails(in Input) string {
@@ -121,6 +137,7 @@ func (c *Config) inputDetails(in Input) string {
 		if in.Reverse {
 			d = append(d, "reverse")
 		}
+		d = append(d, wiringDetails("", in.Volts)...)
 		if in.Mode == "absolute" {
 			w := ""
 			if in.Wrap {
@@ -150,6 +167,7 @@ func (c *Config) inputDetails(in Input) string {
 	}
 	d = append(d, fmt.Sprintf("values %s/%s as %c", num(in.Press), num(in.Release), in.Type))
 	d = append(d, buttonDetails(in)...)
+	d = append(d, wiringDetails(in.Part, in.Volts)...)
 	return strings.Join(d, ", ") + c.toDetails(in)
 }
 

@@ -129,6 +129,7 @@ func (o *outputSpec) check(ck *checker) {
 	}
 	out.Feedback = ck.feedback(&o.At, lbl, o.Feedback, o.FeedbackRate)
 	o.checkKind(ck, lbl, &out)
+	o.checkPart(ck, lbl, &out)
 	out.Watchdog = ck.watchdog
 	if o.At.good("max_switch_rate") {
 		out.MaxSwitchRate = float64(o.MaxSwitchRate)
@@ -189,6 +190,7 @@ func (in *inputSpec) check(ck *checker) {
 	}
 	switch kind {
 	case "digital":
+		out.Part = string(in.Part)
 		if kindOK && !in.At.has("pin") {
 			ck.errAt(in.At.node, "%s has no pin: add a line like pin: GPIO17", lbl)
 		}
@@ -221,6 +223,7 @@ func (in *inputSpec) check(ck *checker) {
 		out.To = append(out.To, t.v)
 	}
 	out.Feedback, out.FeedbackRate = ck.feedback(&in.At, lbl, in.Feedback, in.FeedbackRate), float64(in.FeedbackRate)
+	out.Volts, out.voltsAt = voltsOf(&in.At, in.Volts)
 	ck.c.Inputs = append(ck.c.Inputs, out)
 }
 
@@ -477,4 +480,31 @@ func (o *outputSpec) checkKind(ck *checker, lbl string, out *Output) {
 	if o.At.has("on_message") && o.OnMessage == "pulse" {
 		ck.errAt(o.At.val("on_message"), "%s: on_message: pulse is for digital outputs", lbl)
 	}
+}
+
+// checkPart checks and sets part: and volts: of an output: a part is for
+// digital and pwm outputs, and a relay for digital ones.
+func (o *outputSpec) checkPart(ck *checker, lbl string, out *Output) {
+	out.Volts, out.voltsAt = voltsOf(&o.At, o.Volts)
+	if !o.At.good("part") {
+		return
+	}
+	switch {
+	case out.Kind == OutputServo:
+		ck.errAt(o.At.val("part"), "%s: part is for digital and pwm outputs (led or relay); a kind: servo output is drawn as a servo: remove part", lbl)
+	case out.Kind == OutputPWM && o.Part == PartRelay:
+		ck.errAt(o.At.val("part"), "%s: part: relay is switched on and off: it needs a digital output, not kind: pwm", lbl)
+	default:
+		out.Part = string(o.Part)
+	}
+}
+
+// voltsOf returns an item's volts, 0 when not given (or wrong), and where
+// it is written.
+func voltsOf(at *positions, v volts) (float64, Pos) {
+	if !at.good("volts") {
+		return 0, Pos{}
+	}
+	n := at.val("volts")
+	return float64(v), Pos{n.Line, n.Column}
 }

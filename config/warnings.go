@@ -11,7 +11,12 @@ import (
 // mistake, each as FILE:LINE:COL: message, in file order. check prints
 // them without failing; run logs them at start.
 //
-// Today that is a destination that is the bridge's own listen address: the
+// They are a destination that is the bridge's own listen address, and what
+// wiring.Check finds in the parts of the mapping (Parts): a part marked
+// volts: 5 on a GPIO, whose level is 3.3 V (a pin wired twice and a GPIO
+// that an adc's bus needs are errors of the file already).
+//
+// A destination is the bridge's own listen address when it has the
 // same host and port, or, with the same port, a local host (localhost,
 // 127.0.0.1, ::1, 0.0.0.0) while the bridge listens on that host or on
 // every interface (0.0.0.0, ::, no host). Messages the inputs send there
@@ -29,6 +34,7 @@ func (c *Config) Warnings() []*Error {
 			"destination %q is this bridge's own listen address: inputs sent there come back in as messages (a loop); "+
 				"listen is %s: give the destination the address of the program that should receive them", d.Name, c.Listen)})
 	}
+	ws = append(ws, c.wiringWarnings()...)
 	Errors(ws).sort()
 	return ws
 }

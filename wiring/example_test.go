@@ -3,6 +3,7 @@ package wiring_test
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/oscgpio/oscgpio/wiring"
 )
@@ -74,4 +75,79 @@ func ExampleWriteTable() {
 	//
 	// A mapping file names a GPIO as GPIO17, 17 or pin 11 (the same pin). GPIO0 and
 	// GPIO1 (pins 27, 28) are reserved for the HAT ID EEPROM: use GPIO2-GPIO27.
+}
+
+// A button on GPIO2 while an ADS1115 is on the I2C bus, and a 5 V relay
+// board on GPIO22.
+func ExampleCheck() {
+	sda, _ := wiring.ByBCM(2)
+	scl, _ := wiring.ByBCM(3)
+	in, _ := wiring.ByBCM(22)
+	parts := []wiring.Part{
+		{Kind: wiring.ADC, Name: "knobs", Chip: "ads1115", ChipAddr: "0x48", Pins: []wiring.Pin{sda, scl}},
+		{Kind: wiring.Button, Name: "go", Address: "/go", Pins: []wiring.Pin{sda}, Pull: "up"},
+		{Kind: wiring.Relay, Name: "smoke", Address: "/smoke", Pins: []wiring.Pin{in}, Volts: 5},
+	}
+	for _, w := range wiring.Check(parts) {
+		fmt.Printf("part %d, %s: %s\n", w.Part, w.Pin.Name(), w.Msg)
+	}
+	// Output:
+	// part 1, GPIO2: GPIO2 (pin 3) is I2C1 SDA, which adc "knobs" needs for its bus: move button "go" to another GPIO
+	// part 2, GPIO22: relay "smoke" is marked volts: 5, but GPIO22 (pin 15) drives 3.3 V: a 5 V relay board may not switch from it, and its input can pull the pin up to 5 V; use a board with a 3.3 V (optocoupler) input and power its relays from 5V (pin 2), or a transistor
+}
+
+// The drawing for a terminal of an LED on GPIO17 (oscgpio wiring --text).
+func ExampleText() {
+	pin, _ := wiring.ByBCM(17)
+	parts := []wiring.Part{{Kind: wiring.LED, Name: "led", Address: "/led", Pins: []wiring.Pin{pin}}}
+	if err := wiring.Text(os.Stdout, parts); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// Wiring of the Raspberry Pi 40-pin header. Pin 1 has the square pad; odd pins
+	// are the inner row, even pins the row along the board edge.
+	//
+	//    PARTS  NAME   PIN | PIN NAME    PARTS
+	//           3V3      1 | 2   5V
+	//           GPIO2    3 | 4   5V
+	//           GPIO3    5 | 6   GND
+	//           GPIO4    7 | 8   GPIO14
+	//           GND      9 | 10  GPIO15
+	// led /led  GPIO17  11 | 12  GPIO18
+	//           GPIO27  13 | 14  GND
+	//           GPIO22  15 | 16  GPIO23
+	//           3V3     17 | 18  GPIO24
+	//           GPIO10  19 | 20  GND
+	//           GPIO9   21 | 22  GPIO25
+	//           GPIO11  23 | 24  GPIO8
+	//           GND     25 | 26  GPIO7
+	//           GPIO0   27 | 28  GPIO1
+	//           GPIO5   29 | 30  GND
+	//           GPIO6   31 | 32  GPIO12
+	//           GPIO13  33 | 34  GND
+	//           GPIO19  35 | 36  GPIO16
+	//           GPIO26  37 | 38  GPIO20
+	//           GND     39 | 40  GPIO21
+	//
+	// How to wire each part:
+	//   LED "led" /led:
+	//     - GPIO17 (pin 11) -> 330 ohm resistor -> LED long leg (anode)
+	//     - LED short leg (cathode) -> GND (pin 9)
+}
+
+// SVG writes to any io.Writer: a file, or an http.ResponseWriter (with
+// Content-Type image/svg+xml).
+func ExampleSVG() {
+	pin, _ := wiring.ByBCM(17)
+	parts := []wiring.Part{{Kind: wiring.LED, Name: "led", Address: "/led", Pins: []wiring.Pin{pin}}}
+	var b strings.Builder
+	if err := wiring.SVG(&b, parts); err != nil {
+		fmt.Println(err)
+	}
+	svg := b.String()
+	fmt.Println(strings.HasPrefix(svg, `<svg xmlns="http://www.w3.org/2000/svg" viewBox=`))
+	fmt.Println(strings.Contains(svg, `<circle id="wg-pin-11" `), strings.Contains(svg, ">GPIO17 · led</text>"))
+	// Output:
+	// true
+	// true true
 }

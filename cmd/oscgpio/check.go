@@ -10,7 +10,8 @@ import (
 // checkCmd validates a mapping file: the table on success, every error as
 // FILE:LINE:COL: message and exit status 1 otherwise. The file's warnings
 // (config.Config.Warnings: a destination that is the bridge's own listen
-// address) go to stderr as FILE:LINE:COL: warning: message, and do not fail.
+// address, a part marked volts: 5 on a GPIO) go to stderr as
+// FILE:LINE:COL: warning: message, and do not fail.
 func checkCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("check", stderr)
 	rest, err := parseFlags(fs, args)

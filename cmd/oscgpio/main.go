@@ -8,6 +8,7 @@
 //	oscgpio bench [--to HOST:PORT] [--listen HOST:PORT] [--count N] [--max-rate N] [--json]
 //	oscgpio check FILE
 //	oscgpio pins
+//	oscgpio wiring FILE [-o OUT.svg] [--text]
 //
 // Each subcommand lives in its own file; this one only dispatches.
 package main
@@ -37,6 +38,7 @@ var commands = []command{
 	{"bench", "[--to HOST:PORT] [--listen HOST:PORT] [--count N] [--max-rate N] [--json]", "measure a running bridge through a jumpered output and input", benchCmd},
 	{"check", "FILE", "validate a mapping file and print it as a table", checkCmd},
 	{"pins", "", "print the 40-pin header", pinsCmd},
+	{"wiring", "FILE [-o OUT.svg] [--text]", "draw how to wire a mapping file: an SVG of the header (--text: for a terminal)", wiringCmd},
 }
 
 // errUsage marks an error in how the command was called (exit code 2).
