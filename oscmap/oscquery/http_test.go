@@ -132,7 +132,7 @@ func TestAttributes(t *testing.T) {
 		{"/led?DESCRIPTION", 200, `{"DESCRIPTION":"led"}`},
 		{"/led?FULL_PATH", 200, `{"FULL_PATH":"/led"}`},
 		{"/led/?FULL_PATH", 200, `{"FULL_PATH":"/led"}`}, // a trailing slash
-		{"/led?RANGE", 204, ""},                         // a T has no range
+		{"/led?RANGE", 204, ""},                          // a T has no range
 		{"/led?CLIPMODE", 204, ""},
 		{"/led/pulse?VALUE", 204, ""}, // write-only
 		{"/led/pulse?ACCESS", 200, `{"ACCESS":2}`},
