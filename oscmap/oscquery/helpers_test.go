@@ -154,6 +154,23 @@ func (e *env) waitPoint(t testing.TB, name string, v float64) {
 	}
 }
 
+// waitPointActive waits until input name is active or not.
+func (e *env) waitPointActive(t testing.TB, name string, active bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		for _, p := range e.b.Points() {
+			if p.Name == name && p.Active == active && !p.Changed.IsZero() {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("input %s never became active=%v", name, active)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 // waitLevel waits until the sim's pin reads l.
 func (e *env) waitLevel(t testing.TB, pin string, l pgpio.Level) {
 	t.Helper()

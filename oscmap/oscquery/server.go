@@ -70,6 +70,7 @@ type Server struct {
 	tree    *tree
 	allow   []netip.Prefix // the mapping's allow list; empty admits everyone
 	clients map[*client]struct{}
+	last    map[string]any // the last value of each path with one, so an unchanged one is not sent again
 	closed  bool
 
 	cancelSub, cancelApply func()
@@ -102,7 +103,7 @@ func New(b *oscmap.Bridge, opt Options) *Server {
 	if opt.WriteTimeout <= 0 {
 		opt.WriteTimeout = 5 * time.Second
 	}
-	s := &Server{b: b, name: opt.Name, log: opt.Logger, opt: opt, clients: map[*client]struct{}{}}
+	s := &Server{b: b, name: opt.Name, log: opt.Logger, opt: opt, clients: map[*client]struct{}{}, last: map[string]any{}}
 	s.cancelApply = b.OnApply(s.applied)
 	s.setConfig(b.Config())
 	s.cancelSub = b.SubscribePoints(s.changed)
@@ -120,6 +121,11 @@ func (s *Server) setConfig(cfg *config.Config) *tree {
 	defer s.mu.Unlock()
 	old := s.tree
 	s.tree, s.allow = t, allow
+	for p := range s.last {
+		if n := t.byPath[p]; n == nil || n.m == nil || n.m.value == valueNone {
+			delete(s.last, p)
+		}
+	}
 	return old
 }
 

@@ -265,7 +265,7 @@ func (s *Server) changed(ch oscmap.Change, p oscmap.Point) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.clients) == 0 || s.tree == nil {
+	if s.tree == nil {
 		return
 	}
 	for _, path := range s.tree.byPoint[ch.Point] {
@@ -273,13 +273,16 @@ func (s *Server) changed(ch oscmap.Change, p oscmap.Point) {
 		if !m.sends(ch) {
 			continue
 		}
-		var args []any
+		args := m.oscArgs(p)
+		// A change that leaves the value as it was (the release of a
+		// latch or a counter) is not sent; a hold's repeats are.
+		if last, ok := s.last[path]; ok && m.value != valueHeld && last == args[0] {
+			continue
+		}
+		s.last[path] = args[0]
 		for c := range s.clients {
 			if !c.listen[path] {
 				continue
-			}
-			if args == nil {
-				args = m.oscArgs(p)
 			}
 			c.mu.Lock()
 			if _, waiting := c.pending[path]; waiting {
