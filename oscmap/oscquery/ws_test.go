@@ -105,7 +105,7 @@ func TestWebSocketInput(t *testing.T) {
 	e := start(t, loadMapping(t, "testdata/mapping.yaml"), Options{})
 	w := e.dial(t)
 	w.send(osc.NewMessage("/stage/relay", true))
-	e.waitLevel(t, "GPIO22", pgpio.Low) // active low: on
+	e.waitLevel(t, "GPIO22", pgpio.Low)        // active low: on
 	w.send(osc.NewMessage("/led/toggle", nil)) // a Nil argument: dropped, as for a TYPE N method
 	e.waitPoint(t, "led", 1)
 	if err := w.conn.Write(context.Background(), websocket.MessageBinary, []byte("not osc")); err != nil {
