@@ -225,6 +225,9 @@ func (m *method) jsonValue(p oscmap.Point) []any {
 	case valueInt:
 		return []any{int64(math.Round(p.Value))}
 	case valueFloat:
+		if math.IsNaN(p.Value) || math.IsInf(p.Value, 0) {
+			return []any{nil} // JSON has no NaN
+		}
 		return []any{p.Value}
 	}
 	return nil

@@ -282,3 +282,84 @@ func TestCloseEndsClients(t *testing.T) {
 		t.Errorf("GET / after Close: %d", code)
 	}
 }
+
+// turn drives n detents of a full-quadrature encoder resting at 11 on the
+// sim: clockwise (dir 1) A falls first, counter-clockwise B does.
+func turn(t *testing.T, e *env, a, b string, dir, n int) {
+	t.Helper()
+	first, second := a, b
+	if dir < 0 {
+		first, second = b, a
+	}
+	for range n {
+		for _, s := range []struct {
+			pin string
+			l   pgpio.Level
+		}{{first, pgpio.Low}, {second, pgpio.Low}, {first, pgpio.High}, {second, pgpio.High}} {
+			if err := e.sim.Drive(s.pin, s.l); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// TestListenEncodersAndSensors: a relative encoder's node is its running
+// total (the UDP reports are +1/-1: a total survives latest-wins), an
+// absolute one its value; a sensor its reading, typed as the mapping says.
+func TestListenEncodersAndSensors(t *testing.T) {
+	e := start(t, loadMapping(t, "testdata/mapping.yaml"), Options{})
+	w := e.dial(t)
+	for _, p := range []string{"/jog", "/volume", "/cutoff"} {
+		w.command("LISTEN", p)
+	}
+	w.sync("/jog")
+	turn(t, e, "GPIO5", "GPIO6", 1, 3)
+	e.waitPoint(t, "jog", 3)
+	turn(t, e, "GPIO5", "GPIO6", -1, 1)
+	e.waitPoint(t, "jog", 2)
+	w.until(t, "/jog i 2")
+	if _, body := e.get(t, "/jog?VALUE"); string(body) != `{"VALUE":[2]}` {
+		t.Errorf("/jog?VALUE after 3 turns and 1 back: %s", body)
+	}
+	turn(t, e, "GPIO20", "GPIO21", 1, 2)
+	e.waitPoint(t, "volume", 0.1)
+	w.until(t, "/volume f 0.100000")
+	e.b.Inject(osc.NewMessage("/sim/cutoff", float32(0.5)), localPeer, nil) // half the reading: 63.5, sent as i
+	w.until(t, "/cutoff i 64")
+}
+
+// TestCrossOriginRefused: a WebSocket opened by a web page of another
+// origin is refused (it could drive the pins from a visitor's browser).
+func TestCrossOriginRefused(t *testing.T) {
+	e := start(t, loadMapping(t, "testdata/mapping.yaml"), Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.url, "http")+"/",
+		&websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"http://evil.example"}}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a cross-origin WebSocket: %v %v, want 403", err, resp)
+	}
+	same := http.Header{"Origin": {e.url}}
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.url, "http")+"/", &websocket.DialOptions{HTTPHeader: same})
+	if err != nil {
+		t.Fatalf("a same-origin WebSocket (the dashboard's): %v", err)
+	}
+	conn.CloseNow()
+}
+
+// until reads frames until want; a frame of want's address with another
+// type tag fails the test.
+func (w *ws) until(t *testing.T, want string) {
+	t.Helper()
+	f := strings.Fields(want)
+	prefix := f[0] + " " + f[1] + " "
+	for {
+		got := w.next()
+		if got == want {
+			return
+		}
+		if strings.HasPrefix(got, f[0]+" ") && !strings.HasPrefix(got, prefix) {
+			t.Fatalf("waiting for %q: %q", want, got)
+		}
+	}
+}
