@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -255,5 +256,19 @@ func TestSubtree(t *testing.T) {
 	dimmer := e.getJSON(t, "/stage/dimmer/")
 	if dc, _ := dimmer["CONTENTS"].(map[string]any); dc["fade"] == nil || dimmer["TYPE"] != "f" {
 		t.Errorf("GET /stage/dimmer/: %v", dimmer)
+	}
+}
+
+// BenchmarkGetRoot is GET / of the test mapping, handler only.
+func BenchmarkGetRoot(b *testing.B) {
+	e := start(b, loadMapping(b, "testdata/mapping.yaml"), Options{})
+	req := httptest.NewRequest("GET", "/", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		e.srv.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatal(w.Code)
+		}
 	}
 }

@@ -363,3 +363,25 @@ func (w *ws) until(t *testing.T, want string) {
 		}
 	}
 }
+
+// TestFrameLatency measures how long a UDP /led takes to reach a listener
+// as a frame: 20 changes, one after the other (no rate limit to wait for).
+func TestFrameLatency(t *testing.T) {
+	e := start(t, loadMapping(t, "testdata/mapping.yaml"), Options{Rate: 1e9})
+	w := e.dial(t)
+	w.command("LISTEN", "/led")
+	w.sync("/led")
+	var worst, total time.Duration
+	for i := 1; i <= 20; i++ {
+		begin := time.Now()
+		e.udp(t, osc.NewMessage("/led", int32(i%2)))
+		w.next()
+		d := time.Since(begin)
+		total += d
+		worst = max(worst, d)
+	}
+	if worst > 200*time.Millisecond {
+		t.Errorf("a frame took %v after its UDP message", worst)
+	}
+	t.Logf("UDP /led to its WebSocket frame: mean %v, worst %v (20 changes)", total/20, worst)
+}
