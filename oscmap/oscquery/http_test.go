@@ -179,6 +179,11 @@ func TestAttributes(t *testing.T) {
 	if _, body := e.get(t, "/test?VALUE"); string(body) != `{"VALUE":[true]}` {
 		t.Errorf("after /led 1, /test?VALUE (the same output) = %s", body)
 	}
+	// The actions are described below the first address only: /test is a
+	// plain control (Chataigne shows a node with CONTENTS as a group).
+	if code, body := e.get(t, "/test?CONTENTS"); code != http.StatusNoContent {
+		t.Errorf("/test?CONTENTS: %d %s, want 204", code, body)
+	}
 	resp, err := http.Post(e.url+"/led", "application/json", strings.NewReader("{}"))
 	if err != nil {
 		t.Fatal(err)

@@ -113,16 +113,22 @@ func (t *tree) add(path string, m *method) {
 	}
 }
 
-// buildTree makes the namespace of cfg: every output address (with its
-// actions below it), every input address (with /hold when it has a hold
-// time), and the bridge's /oscgpio/heartbeat and /oscgpio/sync.
+// buildTree makes the namespace of cfg: every output address, with the
+// output's actions below its first address only (the engine routes them
+// below every address, but a client such as Chataigne shows a node with
+// CONTENTS as a group, not as a control: a second address is a plain
+// control there); every input address (with /hold when it has a hold time);
+// and the bridge's /oscgpio/heartbeat and /oscgpio/sync.
 func buildTree(cfg *config.Config) *tree {
 	t := newTree()
 	secs := minMax(0.001, 3600)
 	for _, o := range cfg.Outputs {
-		for _, a := range o.Addresses {
+		for i, a := range o.Addresses {
 			if o.Kind == config.OutputDigital {
 				t.add(a, &method{point: o.Name, typ: "T", access: accessRW, desc: o.Name, value: valueBool})
+				if i > 0 {
+					continue
+				}
 				t.add(a+"/pulse", &method{point: o.Name, typ: "N", access: accessWrite, desc: o.Name + " pulse",
 					overloads: []overload{{Type: "f", Range: []rng{secs}}}})
 				t.add(a+"/blink", &method{point: o.Name, typ: "N", access: accessWrite, desc: o.Name + " blink",
@@ -133,6 +139,9 @@ func buildTree(cfg *config.Config) *tree {
 			r := minMax(o.Range[0], o.Range[1])
 			t.add(a, &method{point: o.Name, typ: "f", access: accessRW, desc: o.Name, value: valueFloat,
 				rng: []rng{r}, clip: []string{"both"}})
+			if i > 0 {
+				continue
+			}
 			t.add(a+"/fade", &method{point: o.Name, typ: "ff", access: accessWrite, desc: o.Name + " fade",
 				rng: []rng{r, minMax(0, 3600)}, clip: []string{"both", "both"},
 				overloads: []overload{{Type: "f", Range: []rng{r}}}})
