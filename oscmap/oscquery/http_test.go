@@ -277,3 +277,25 @@ func BenchmarkGetRoot(b *testing.B) {
 		}
 	}
 }
+
+// TestPointNotRunning: a point of the mapping that the bridge does not run
+// (a reload could not open its pin) is not in the namespace.
+func TestPointNotRunning(t *testing.T) {
+	cfg := loadMapping(t, "testdata/mapping.yaml")
+	live := map[string]bool{}
+	for _, o := range cfg.Outputs {
+		live[o.Name] = o.Name != "relay"
+	}
+	for _, in := range cfg.Inputs {
+		live[in.Name] = in.Name != "jog"
+	}
+	tr := buildTree(cfg, live)
+	for path, want := range map[string]bool{"/stage/relay": false, "/jog": false, "/stage/dimmer": true, "/led/pulse": true, "/button/hold": true} {
+		if got := tr.byPath[path] != nil; got != want {
+			t.Errorf("%s in the namespace: %v, want %v", path, got, want)
+		}
+	}
+	if len(tr.byPoint["relay"]) != 0 {
+		t.Errorf("relay still has paths: %v", tr.byPoint["relay"])
+	}
+}

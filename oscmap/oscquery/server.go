@@ -110,9 +110,14 @@ func New(b *oscmap.Bridge, opt Options) *Server {
 	return s
 }
 
-// setConfig makes cfg's namespace the served one and returns the old.
+// setConfig makes cfg's namespace the served one and returns the old. It
+// calls the Bridge: never with s.mu held.
 func (s *Server) setConfig(cfg *config.Config) *tree {
-	t := buildTree(cfg)
+	live := map[string]bool{}
+	for _, p := range s.b.Points() {
+		live[p.Name] = true
+	}
+	t := buildTree(cfg, live)
 	var allow []netip.Prefix
 	for _, e := range cfg.Allow {
 		allow = append(allow, e.Net)

@@ -118,11 +118,16 @@ func (t *tree) add(path string, m *method) {
 // below every address, but a client such as Chataigne shows a node with
 // CONTENTS as a group, not as a control: a second address is a plain
 // control there); every input address (with /hold when it has a hold time);
-// and the bridge's /oscgpio/heartbeat and /oscgpio/sync.
-func buildTree(cfg *config.Config) *tree {
+// and the bridge's /oscgpio/heartbeat and /oscgpio/sync. A point that is
+// not running (live says so: a reload could not open its pin) is left out,
+// as the engine does not route it. A nil live takes every point.
+func buildTree(cfg *config.Config, live map[string]bool) *tree {
 	t := newTree()
 	secs := minMax(0.001, 3600)
 	for _, o := range cfg.Outputs {
+		if live != nil && !live[o.Name] {
+			continue
+		}
 		for i, a := range o.Addresses {
 			if o.Kind == config.OutputDigital {
 				t.add(a, &method{point: o.Name, typ: "T", access: accessRW, desc: o.Name, value: valueBool})
@@ -148,6 +153,9 @@ func buildTree(cfg *config.Config) *tree {
 		}
 	}
 	for _, in := range cfg.Inputs {
+		if live != nil && !live[in.Name] {
+			continue
+		}
 		switch in.Kind {
 		case config.KindDigital:
 			m := &method{point: in.Name, typ: "T", access: accessRead, desc: in.Name, value: valueBool}
