@@ -52,6 +52,7 @@ type Stats struct {
 	Refused   uint64 // WebSocket clients refused: too many at once
 	Sent      uint64 // value frames sent to listeners
 	Coalesced uint64 // values replaced by a newer one before they were sent (the rate limit, a slow client)
+	Dropped   uint64 // answers (/oscgpio/get...) dropped: 64 were already waiting for their client
 	Slow      uint64 // clients closed because a frame took longer than WriteTimeout
 	Injected  uint64 // OSC messages from clients handed to the bridge
 	Denied    uint64 // OSC packets from clients the mapping's allow list refuses
@@ -76,7 +77,7 @@ type Server struct {
 	cancelSub, cancelApply func()
 	wg                     sync.WaitGroup
 
-	refused, sent, coalesced, slow, injected, denied, malformed atomic.Uint64
+	refused, sent, coalesced, dropped, slow, injected, denied, malformed atomic.Uint64
 }
 
 // New makes a server for b's namespace, kept up to date across reloads.
@@ -159,7 +160,7 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	n := len(s.clients)
 	s.mu.Unlock()
-	return Stats{Clients: n, Refused: s.refused.Load(), Sent: s.sent.Load(), Coalesced: s.coalesced.Load(), Slow: s.slow.Load(),
+	return Stats{Clients: n, Refused: s.refused.Load(), Sent: s.sent.Load(), Coalesced: s.coalesced.Load(), Dropped: s.dropped.Load(), Slow: s.slow.Load(),
 		Injected: s.injected.Load(), Denied: s.denied.Load(), Malformed: s.malformed.Load()}
 }
 

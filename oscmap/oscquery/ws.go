@@ -241,7 +241,7 @@ func (c *client) reply(m *osc.Message) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.replies) >= maxReplies {
-		c.s.coalesced.Add(1)
+		c.s.dropped.Add(1)
 		return errors.New("the websocket client is not reading its answers")
 	}
 	c.replies = append(c.replies, data)

@@ -385,3 +385,42 @@ func TestFrameLatency(t *testing.T) {
 	}
 	t.Logf("UDP /led to its WebSocket frame: mean %v, worst %v (20 changes)", total/20, worst)
 }
+
+// TestSlowClientClosed: a client that sends requests but never reads their
+// answers is closed once a frame has waited WriteTimeout; the bridge goes
+// on meanwhile.
+func TestSlowClientClosed(t *testing.T) {
+	e := start(t, loadMapping(t, "testdata/mapping.yaml"), Options{WriteTimeout: 300 * time.Millisecond})
+	w := e.dial(t)
+	// One frame: a bundle of 100 /oscgpio/stats, each answered with ~600 bytes.
+	b := osc.NewBundle(time.Time{})
+	for range 100 {
+		b.Append(osc.NewMessage("/oscgpio/stats"))
+	}
+	data, err := b.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for e.srv.Stats().Slow == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("a client that never reads was not closed: %+v", e.srv.Stats())
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := w.conn.Write(ctx, websocket.MessageBinary, data)
+		cancel()
+		if err != nil {
+			break // closed by the server
+		}
+	}
+	for e.srv.Stats().Slow == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the client was closed, but not as slow: %+v", e.srv.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The bridge was never held up.
+	e.udp(t, osc.NewMessage("/led", int32(1)))
+	e.waitPoint(t, "led", 1)
+	t.Logf("stats: %+v", e.srv.Stats())
+}
