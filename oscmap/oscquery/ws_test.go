@@ -406,7 +406,8 @@ func TestSlowClientClosed(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("a client that never reads was not closed: %+v", e.srv.Stats())
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		// Longer than the server's WriteTimeout: the server gives up first.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err := w.conn.Write(ctx, websocket.MessageBinary, data)
 		cancel()
 		if err != nil {
