@@ -3,6 +3,7 @@ module github.com/oscgpio/oscgpio
 go 1.26.8
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/hypebeast/go-osc v0.0.0-20220308234300-cec5a8a1e5f5
 	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/net v0.62.0
