@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 
@@ -35,7 +36,7 @@ var TXT = []string{"txtvers=1"}
 
 const (
 	avahiName = "org.freedesktop.Avahi"
-	// maxRenames bounds the renames after name collisions ("… (2)", "… (3)").
+	// maxRenames bounds the renames after name collisions ("… #2", "… #3").
 	maxRenames = 12
 	// closeWait bounds how long Close waits for Avahi to withdraw the
 	// services: a hung daemon must not hold up the bridge's exit.
@@ -153,7 +154,7 @@ type Advertiser struct {
 // saying so and what to do, and the bridge runs on, not advertised. An
 // avahi-daemon that starts (or restarts) later gets the services then. A
 // name already in use on the network is replaced, the Avahi way, by its
-// alternative ("oscgpio on pi (2)"), with a warning naming it.
+// alternative ("oscgpio on pi #2"), with a warning naming it.
 //
 // Cancelling ctx withdraws the services as Close does.
 func Advertise(ctx context.Context, s Service, log *slog.Logger) *Advertiser {
@@ -211,6 +212,12 @@ type state struct {
 func (a *Advertiser) run(ctx context.Context, s Service) {
 	defer close(a.done)
 	st := &state{log: a.log, want: s, name: s.name()}
+	if runtime.GOOS == "darwin" || runtime.GOOS == "windows" {
+		// No Avahi there (macOS has its own mDNSResponder): nothing to warn about.
+		st.log.Info("not advertised on the network: oscgpio advertises itself through Avahi, on Linux only")
+		a.idle(ctx)
+		return
+	}
 	conn, err := dbus.ConnectSystemBus()
 	if err != nil {
 		st.notAdvertised("there is no D-Bus system bus ("+err.Error()+")",
@@ -376,7 +383,7 @@ func (st *state) addServices(iface, proto int32) error {
 	return nil
 }
 
-// rename takes Avahi's alternative to the name in use ("x" → "x (2)").
+// rename takes Avahi's alternative to the name in use ("x" → "x #2", "x #2" → "x #3").
 func (st *state) rename() bool {
 	if st.renames >= maxRenames {
 		return false
