@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/godbus/dbus/v5"
+
 	"github.com/oscgpio/oscgpio/oscmap/discovery"
 )
 
@@ -34,9 +36,10 @@ const notAdvertised = `level=WARN msg="not advertised on the network`
 // avahi-browse in namespaces of their own (see inNamespaces), in this order:
 // with no system bus, then with a bus but no Avahi, the bridge warns once
 // and works; Avahi starting late gets the bridge advertised; a reload that
-// changes the port renews it; Avahi restarting gets it back; SIGTERM
-// withdraws it. Then the package API: _oscjson._tcp with an HTTP port, and
-// a name collision.
+// changes the port renews it; Avahi restarting, or changing its host name,
+// gets it back; SIGTERM withdraws it; --no-advertise advertises nothing.
+// Then the package API: _oscjson._tcp with an HTTP port, Update and Close,
+// and a name collision.
 func TestAvahi(t *testing.T) {
 	if !inNamespaces(t) {
 		return
@@ -107,6 +110,15 @@ func TestAvahi(t *testing.T) {
 		return len(e) == 1 && e[0].Port == port
 	})
 
+	t.Log("Avahi's host name changes: advertised again, on the new host name")
+	from = len(b.snapshot())
+	setHostName(t, "stage-pi")
+	b.waitFor(`msg="advertised on the network" name="`+regexp.QuoteMeta(name)+`" _osc._udp=`+strconv.Itoa(port), from)
+	waitBrowse(t, "_osc._udp", func(es []entry) bool {
+		e := named(es, name)
+		return len(e) == 1 && e[0].Port == port && e[0].Host == "stage-pi.local"
+	})
+
 	t.Log("SIGTERM withdraws it")
 	from = len(b.snapshot())
 	if code := b.stop(syscall.SIGTERM); code != 0 {
@@ -116,6 +128,22 @@ func TestAvahi(t *testing.T) {
 	waitBrowse(t, "_osc._udp", func(es []entry) bool { return len(named(es, name)) == 0 })
 	if n := b.count(`level=WARN`); n != 1 {
 		t.Errorf("%d warnings, want 1 (no avahi-daemon at the start)", n)
+	}
+
+	t.Log("--no-advertise: nothing advertised, nothing said above debug")
+	quiet := start(t, bin, "run", "--gpio", "sim", "--listen", "127.0.0.1:0", "--no-advertise", "--log-level", "debug")
+	_, m = quiet.waitFor(listening.String(), 0)
+	port, _ = strconv.Atoi(m[1])
+	quiet.waitFor(`level=DEBUG msg="not advertised on the network \(--no-advertise\)"`, 0)
+	oscWorks(t, port)
+	if code := quiet.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+	if n := quiet.count(`advertis`); n != 1 {
+		t.Errorf("%d lines about advertising with --no-advertise, want 1 (the debug line)", n)
+	}
+	if es := browse(t, "_osc._udp"); len(named(es, name)) != 0 {
+		t.Errorf("advertised with --no-advertise: %v", es)
 	}
 
 	t.Run("API: _oscjson._tcp on the HTTP port, Update, Close", func(t *testing.T) {
@@ -163,6 +191,20 @@ func TestAvahi(t *testing.T) {
 			return len(a) == 1 && a[0].Port == 5010 && len(b) == 1 && b[0].Port == 5011
 		})
 	})
+}
+
+// setHostName renames the host in Avahi (org.freedesktop.Avahi.Server.SetHostName),
+// as Avahi does itself when another host on the network has the same name.
+func setHostName(t *testing.T, name string) {
+	t.Helper()
+	conn, err := dbus.ConnectSystemBus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.Object("org.freedesktop.Avahi", "/").Call("org.freedesktop.Avahi.Server.SetHostName", 0, name).Err; err != nil {
+		t.Fatalf("SetHostName %q: %v", name, err)
+	}
 }
 
 // captureLog is a logger whose text lines the test can wait for.

@@ -206,6 +206,8 @@ type state struct {
 	renames   int
 	published bool // the group holds want's services (committed)
 	loopSaid  bool // the loopback-only line was logged
+	hostWait  bool // withdrawn while Avahi registers its host name
+	avahiUp   bool // org.freedesktop.Avahi has an owner on the bus
 	warned    bool // the one warning about not being advertised was logged
 }
 
@@ -237,6 +239,17 @@ func (a *Advertiser) run(ctx context.Context, s Service) {
 	); err != nil {
 		st.log.Debug("discovery: cannot watch avahi-daemon come and go", "err", err)
 	}
+	// Avahi's server state: a host name change (a second Pi called
+	// raspberrypi becomes raspberrypi-2.local) re-registers the host; the
+	// services, whose SRV records name the old host, are published again
+	// once it runs (what Avahi's client-publish-service example does).
+	if err := conn.AddMatchSignal(
+		dbus.WithMatchSender(avahiName),
+		dbus.WithMatchInterface("org.freedesktop.Avahi.Server"),
+		dbus.WithMatchMember("StateChanged"),
+	); err != nil {
+		st.log.Debug("discovery: cannot watch Avahi's host name changes", "err", err)
+	}
 	st.server, err = avahi.ServerNew(conn)
 	if err != nil { // go-avahi v1.0.1 never fails here; kept for a later one
 		st.notAdvertised("Avahi's D-Bus API cannot be used ("+err.Error()+")", "check avahi-daemon (systemctl status avahi-daemon), or pass --no-advertise")
@@ -253,6 +266,7 @@ func (a *Advertiser) run(ctx context.Context, s Service) {
 		st.notAdvertised("avahi-daemon is not running (no "+avahiName+" on the D-Bus system bus)",
 			"start it (sudo apt install avahi-daemon; sudo systemctl enable --now avahi-daemon) and the bridge is advertised as soon as it runs, or pass --no-advertise")
 	} else {
+		st.avahiUp = true
 		st.publish()
 	}
 	for {
@@ -278,6 +292,11 @@ func (a *Advertiser) run(ctx context.Context, s Service) {
 			st.want = s
 			st.publish()
 		case sig := <-owners:
+			if sig != nil && sig.Name == "org.freedesktop.Avahi.Server.StateChanged" && len(sig.Body) > 0 {
+				s, _ := sig.Body[0].(int32)
+				st.serverState(s)
+				continue
+			}
 			if sig == nil || sig.Name != "org.freedesktop.DBus.NameOwnerChanged" || len(sig.Body) < 3 {
 				continue
 			}
@@ -286,14 +305,35 @@ func (a *Advertiser) run(ctx context.Context, s Service) {
 			}
 			if newOwner, _ := sig.Body[2].(string); newOwner != "" {
 				st.log.Info("avahi-daemon is running: advertising the bridge")
+				st.avahiUp = true
 				st.dropGroup()
 				st.publish()
 			} else {
 				st.log.Info("avahi-daemon stopped: the bridge is not advertised until it runs again")
+				st.avahiUp = false
 				st.dropGroup()
 			}
 		case gs := <-groupStates:
 			st.groupState(gs)
+		}
+	}
+}
+
+// serverState follows Avahi's server: while it (re-)registers its host name
+// the services are withdrawn, and published again when it runs.
+func (st *state) serverState(s int32) {
+	switch s {
+	case avahi.ServerRegistering, avahi.ServerCollision:
+		if st.published {
+			st.resetGroup()
+			st.hostWait = true
+		}
+	case avahi.ServerRunning:
+		if st.hostWait {
+			st.hostWait = false
+			host, _ := st.server.GetHostNameFqdn()
+			st.log.Info("Avahi's host name changed: advertising the bridge again", "host", host)
+			st.publish()
 		}
 	}
 }
@@ -326,7 +366,10 @@ func (st *state) notAdvertised(why, todo string) {
 // add each service, commit. A local name collision takes the alternative
 // name and tries again.
 func (st *state) publish() {
-	st.published = false
+	st.published, st.hostWait = false, false
+	if !st.avahiUp {
+		return // published when avahi-daemon appears on the bus
+	}
 	if st.want.OSCPort == 0 {
 		st.resetGroup()
 		return
