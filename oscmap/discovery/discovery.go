@@ -31,8 +31,9 @@ const (
 	TypeOSCJSON = "_oscjson._tcp"
 )
 
-// TXT is the TXT record of both services (OSC 1.1's proposed txtvers=1).
-var TXT = []string{"txtvers=1"}
+// TXT is the one string of both services' TXT record (OSC 1.1's proposed
+// txtvers=1).
+const TXT = "txtvers=1"
 
 const (
 	avahiName = "org.freedesktop.Avahi"
@@ -413,10 +414,7 @@ func (st *state) publish() {
 }
 
 func (st *state) addServices(iface, proto int32) error {
-	txt := make([][]byte, len(TXT))
-	for i, t := range TXT {
-		txt[i] = []byte(t)
-	}
+	txt := [][]byte{[]byte(TXT)}
 	if err := st.group.AddService(iface, proto, 0, st.name, TypeOSC, "", "", uint16(st.want.OSCPort), txt); err != nil {
 		return err
 	}
