@@ -97,13 +97,19 @@ func TestAvahi(t *testing.T) {
 	oscWorks(t, newPort)
 	port = newPort
 
-	t.Log("avahi-daemon restarting: advertised again")
+	t.Log("avahi-daemon restarting, and a reload while it is away: advertised again, at the new port")
 	from = len(b.snapshot())
 	if code := avahiD.stop(syscall.SIGTERM); code != 0 {
 		t.Fatalf("avahi-daemon exit code %d", code)
 	}
 	b.waitFor(`avahi-daemon stopped`, from)
-	startAvahi(t)
+	newPort = freePort(t)
+	writeFile(t, file, fmt.Sprintf(mapping, newPort))
+	b.cmd.Process.Signal(syscall.SIGHUP)
+	b.waitFor(`msg="mapping reloaded"`, from)
+	port = newPort
+	noActivation(t)
+	avahiD = startAvahi(t)
 	b.waitFor(`msg="advertised on the network" name="`+regexp.QuoteMeta(name)+`" _osc._udp=`+strconv.Itoa(port), from)
 	waitBrowse(t, "_osc._udp", func(es []entry) bool {
 		e := named(es, name)
@@ -145,6 +151,8 @@ func TestAvahi(t *testing.T) {
 	if es := browse(t, "_osc._udp"); len(named(es, name)) != 0 {
 		t.Errorf("advertised with --no-advertise: %v", es)
 	}
+
+	noActivation(t)
 
 	t.Run("API: _oscjson._tcp on the HTTP port, Update, Close", func(t *testing.T) {
 		log, lines := captureLog()
@@ -191,6 +199,20 @@ func TestAvahi(t *testing.T) {
 			return len(a) == 1 && a[0].Port == 5010 && len(b) == 1 && b[0].Port == 5011
 		})
 	})
+
+	t.Log("avahi-daemon stops under an advertised bridge, which reloads and exits: no call starts Avahi again")
+	b2 := start(t, bin, "run", "--gpio", "sim", "--listen", "127.0.0.1:0")
+	b2.waitFor(`msg="advertised on the network"`, 0)
+	if code := avahiD.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("avahi-daemon exit code %d", code)
+	}
+	b2.waitFor(`avahi-daemon stopped`, 0)
+	b2.cmd.Process.Signal(syscall.SIGHUP)
+	b2.waitFor(`reload asked \(SIGHUP\)`, 0)
+	if code := b2.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+	noActivation(t)
 }
 
 // setHostName renames the host in Avahi (org.freedesktop.Avahi.Server.SetHostName),

@@ -259,6 +259,11 @@ func (a *Advertiser) run(ctx context.Context, s Service) {
 	}
 	defer func() {
 		st.withdraw()
+		if !st.avahiUp {
+			// Closed first, so that go-avahi's freeing of a forgotten group
+			// (see forgetGroup) fails here instead of starting the daemon.
+			conn.Close()
+		}
 		closeServer(st.server)
 	}()
 
@@ -312,7 +317,7 @@ func (a *Advertiser) run(ctx context.Context, s Service) {
 			} else {
 				st.log.Info("avahi-daemon stopped: the bridge is not advertised until it runs again")
 				st.avahiUp = false
-				st.dropGroup()
+				st.forgetGroup()
 			}
 		case gs := <-groupStates:
 			st.groupState(gs)
@@ -503,6 +508,15 @@ func (st *state) dropGroup() {
 	stop := drain(g.StateChangeChannel)
 	st.server.EntryGroupFree(g)
 	stop()
+}
+
+// forgetGroup drops the entry group of an avahi-daemon that has left the
+// bus, without a D-Bus call: a call to org.freedesktop.Avahi now would have
+// the bus start the daemon again (D-Bus activation), which whoever stopped
+// it did not ask for. go-avahi keeps its emitter until a new group takes
+// its object path; it receives nothing meanwhile.
+func (st *state) forgetGroup() {
+	st.group, st.published, st.hostWait = nil, false, false
 }
 
 // closeServer ends go-avahi's signal goroutine and closes the D-Bus

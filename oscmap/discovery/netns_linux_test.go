@@ -154,6 +154,7 @@ const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Con
   <type>system</type>
   <listen>unix:path=/run/dbus/system_bus_socket</listen>
   <auth>EXTERNAL</auth>
+  <servicedir>%s</servicedir>
   <policy context="default">
     <allow user="*"/>
     <allow own="*"/>
@@ -174,17 +175,36 @@ publish-workstation=no
 publish-hinfo=no
 `
 
-// startBus starts a private system bus (no service activation, so nothing
-// starts an avahi-daemon behind the test's back) and waits until it listens.
+// activationMark is the file the bus's stand-in for D-Bus activation of
+// Avahi creates: a call to org.freedesktop.Avahi while no avahi-daemon runs
+// would start the real daemon on a real system.
+const activationMark = "/run/avahi-activated"
+
+// startBus starts a private system bus and waits until it listens. Its only
+// activatable service is org.freedesktop.Avahi, whose "daemon" only creates
+// activationMark (see noActivation).
 func startBus(t *testing.T) *proc {
 	t.Helper()
-	conf := filepath.Join(t.TempDir(), "bus.conf")
-	if err := os.WriteFile(conf, []byte(busConfig), 0o644); err != nil {
+	dir := t.TempDir()
+	services := filepath.Join(dir, "services")
+	if err := os.Mkdir(services, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	writeFile(t, filepath.Join(services, "org.freedesktop.Avahi.service"),
+		"[D-BUS Service]\nName=org.freedesktop.Avahi\nExec=/usr/bin/touch "+activationMark+"\n")
+	conf := filepath.Join(dir, "bus.conf")
+	writeFile(t, conf, fmt.Sprintf(busConfig, services))
 	p := start(t, need(t, "dbus-daemon", "dbus"), "--config-file="+conf, "--nofork", "--nopidfile", "--print-address")
 	p.waitFor(`^unix:path=/run/dbus/system_bus_socket`, 0)
 	return p
+}
+
+// noActivation fails the test if anything asked the bus to start Avahi.
+func noActivation(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(activationMark); err == nil {
+		t.Errorf("a D-Bus call to org.freedesktop.Avahi was made while no avahi-daemon ran: on a real system the bus would have started it")
+	}
 }
 
 // startAvahi starts avahi-daemon in the foreground (so that it is the
@@ -222,7 +242,9 @@ func start(t *testing.T, path string, args ...string) *proc {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", p.name, err)
 	}
+	scanned := make(chan struct{})
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			p.mu.Lock()
@@ -235,6 +257,7 @@ func start(t *testing.T, path string, args ...string) *proc {
 	go func() {
 		p.err = p.cmd.Wait()
 		pw.Close()
+		<-scanned // every line is in before waitFor hears of the exit
 		p.mu.Lock()
 		close(p.more)
 		p.more = nil
@@ -279,11 +302,6 @@ func (p *proc) waitFor(re string, from int) (int, []string) {
 		more := p.more
 		p.mu.Unlock()
 		if more == nil {
-			// The reader may still hold lines written before the exit.
-			time.Sleep(50 * time.Millisecond)
-			if p.count(re) > 0 {
-				continue
-			}
 			p.t.Fatalf("%s exited (%v) before printing a line matching %q", p.name, p.err, re)
 		}
 		select {
