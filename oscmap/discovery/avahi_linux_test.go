@@ -36,10 +36,11 @@ const notAdvertised = `level=WARN msg="not advertised on the network`
 // avahi-browse in namespaces of their own (see inNamespaces), in this order:
 // with no system bus, then with a bus but no Avahi, the bridge warns once
 // and works; Avahi starting late gets the bridge advertised; a reload that
-// changes the port renews it; Avahi restarting, or changing its host name,
-// gets it back; SIGTERM withdraws it; --no-advertise advertises nothing.
-// Then the package API: _oscjson._tcp with an HTTP port, Update and Close,
-// and a name collision.
+// changes the port renews it; Avahi restarting (with a reload while it is
+// away), or changing its host name, gets it back; SIGTERM withdraws it;
+// --no-advertise advertises nothing. Then the package API: _oscjson._tcp
+// with an HTTP port, Update and Close, and a name collision. Last, a bridge
+// that outlives avahi-daemon makes no call that would have the bus start it.
 func TestAvahi(t *testing.T) {
 	if !inNamespaces(t) {
 		return
