@@ -28,6 +28,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	listen := fs.String("listen", "", "receive OSC on `HOST:PORT` (default: the mapping's listen, 127.0.0.1:5005; port 0 picks a free one)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	watch := fs.Bool("watch", false, "reload the mapping when its file changes (as SIGHUP does)")
+	noAdvertise := fs.Bool("no-advertise", false, "do not advertise the bridge on the network (mDNS/DNS-SD _osc._udp and _oscjson._tcp through avahi-daemon)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -90,6 +91,12 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 
+	// Advertised through Avahi from now (the socket is bound) until the end.
+	// httpPort is the HTTP (OSCQuery) server's port, advertised as
+	// _oscjson._tcp; 0: no HTTP server.
+	httpPort := 0
+	adv := startAdvertising(ctx, *noAdvertise, b, httpPort, log)
+
 	// Reloads run until Run returns.
 	runCtx, runDone := context.WithCancel(ctx)
 	defer runDone()
@@ -143,6 +150,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 				return
 			case why := <-reload:
 				reloadMapping(b, *file, why, log)
+				adv.renew(b) // a changed listen port is advertised
 			}
 		}
 	}()
@@ -156,6 +164,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 
 	runErr := b.Run(ctx)
 	runDone()
+	adv.close()
 	// Every counter, at any log level: this line is written whatever --log-level says.
 	summary := slog.New(slog.NewTextHandler(lw, nil))
 	summary.Info("oscgpio stopped", slog.Any("", b.Counters()), "log_lines_dropped", lw.Dropped(), slog.Any("top_senders", b.TopSenders(3)))
