@@ -28,6 +28,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	listen := fs.String("listen", "", "receive OSC on `HOST:PORT` (default: the mapping's listen, 127.0.0.1:5005; port 0 picks a free one)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	watch := fs.Bool("watch", false, "reload the mapping when its file changes (as SIGHUP does)")
+	httpAddr := fs.String("http", "", "serve the dashboard on `HOST:PORT`, or off (default: the mapping's http, else "+config.DefaultHTTP+"; port 0 picks a free one)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -73,6 +74,13 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	for _, w := range cfg.Warnings() {
 		log.Warn(w.Error())
 	}
+	// The dashboard's socket is bound first: a taken address stops here,
+	// before any pin is touched.
+	dash, err := openDashboard(*httpAddr, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer dash.close()
 	backend, err := gpio.Open(*kind, log)
 	if err != nil {
 		return err
@@ -82,6 +90,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		backend.Close()
 		return err
 	}
+	dash.start(b)
 	// A panic on this goroutine still leaves the outputs safe.
 	defer func() {
 		if r := recover(); r != nil {
@@ -149,6 +158,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 
 	runErr := b.Run(ctx)
 	runDone()
+	dash.close()
 	// Every counter, at any log level: this line is written whatever --log-level says.
 	summary := slog.New(slog.NewTextHandler(lw, nil))
 	summary.Info("oscgpio stopped", slog.Any("", b.Counters()), "log_lines_dropped", lw.Dropped())
