@@ -468,4 +468,3 @@ func (h *hub) serveEvents(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
-
