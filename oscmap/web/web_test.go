@@ -142,18 +142,18 @@ func TestRouting(t *testing.T) {
 
 func TestPrefersHTML(t *testing.T) {
 	for accept, want := range map[string]bool{
-		"":                                   false,
-		"*/*":                                false,
-		"text/html":                          true,
-		"text/*":                             true,
-		"text/html;q=0":                      false,
-		"application/json":                   false,
-		"text/html;q=0.9, application/json":  false,
+		"":                                  false,
+		"*/*":                               false,
+		"text/html":                         true,
+		"text/*":                            true,
+		"text/html;q=0":                     false,
+		"application/json":                  false,
+		"text/html;q=0.9, application/json": false,
 		"text/html, application/json;q=0.9": true,
-		"application/*;q=0.2, text/html":     true,
-		"text/html;q=0.5, */*":               false, // */* gives JSON 1
-		"TEXT/HTML":                          true,
-		"garbage;;, text/html":               true,
+		"application/*;q=0.2, text/html":    true,
+		"text/html;q=0.5, */*":              false, // */* gives JSON 1
+		"TEXT/HTML":                         true,
+		"garbage;;, text/html":              true,
 	} {
 		if got := prefersHTML([]string{accept}); got != want {
 			t.Errorf("prefersHTML(%q) = %v, want %v", accept, got, want)
@@ -537,7 +537,9 @@ func TestSend(t *testing.T) {
 	}
 
 	code, body = post(t, ts, `{"address": "/oscgpio/get", "args": ["/led"]}`, nil)
-	var ans struct{ Answers []struct{ Addr, Types string } }
+	var ans struct {
+		Answers []struct{ Addr, Types string }
+	}
 	if err := json.Unmarshal([]byte(body), &ans); code != 200 || err != nil || len(ans.Answers) != 1 || ans.Answers[0].Addr != "/led" {
 		t.Errorf("POST /oscgpio/get: %d %s", code, body)
 	}
