@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -214,4 +215,21 @@ func roundAll(xs []float64) []float64 {
 		out[i] = math.Round(x*10) / 10
 	}
 	return out
+}
+
+// An address the user asked for that is taken stops run before any pin is
+// touched, with an error that says what to do.
+func TestDashboardAddressTaken(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	out, code := oscgpio(t, "run", "--gpio", "sim", "--listen", "127.0.0.1:0", "--http", busy.Addr().String())
+	if code != 1 || !strings.Contains(out, "dashboard: cannot listen on "+busy.Addr().String()) || !strings.Contains(out, "--http off") {
+		t.Errorf("exit %d, output:\n%s\nwant exit 1 and the taken address", code, out)
+	}
+	if strings.Contains(out, "GPIO17") || strings.Contains(out, "oscgpio listening") {
+		t.Errorf("a pin was touched or the bridge started before the refusal:\n%s", out)
+	}
 }
