@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,7 @@ type stateJSON struct {
 	Wiring    bool          `json:"wiring"`    // GET wiring.svg has a drawing
 	Header    []pinJSON     `json:"header"`    // the 40 positions, 1 first
 	Points    []pointJSON   `json:"points"`    // every point, as Bridge.Points orders them
+	Buses     []busJSON     `json:"buses"`     // the header pins the ADCs' buses take
 	Counters  []counterJSON `json:"counters"`  // as /oscgpio/stats answers, in its order
 }
 
@@ -65,6 +67,45 @@ type pointJSON struct {
 	// PressLevel is, for a digital input, the electrical level that presses
 	// it (0 when active_low): what /sim/GPIOn takes.
 	PressLevel *int `json:"press_level,omitempty"`
+}
+
+// busJSON is an ADC of the mapping and the header pins its bus takes.
+type busJSON struct {
+	ADC     string   `json:"adc"`
+	Chip    string   `json:"chip"`
+	Bus     string   `json:"bus"`     // /dev/i2c-1, /dev/spidev0.0
+	GPIO    []int    `json:"gpio"`    // BCM numbers
+	Fns     []string `json:"fns"`     // the function of each, as the header names it
+	Sensors []string `json:"sensors"` // the analog inputs that read it
+}
+
+// buses lists the ADCs' bus pins.
+func buses(cfg *config.Config) []busJSON {
+	out := []busJSON{}
+	if cfg == nil {
+		return out
+	}
+	for _, a := range cfg.ADCs {
+		fns := []string{"I2C1 SDA", "I2C1 SCL"}
+		if !a.I2C() {
+			fns = []string{"SPI0 MOSI", "SPI0 MISO", "SPI0 SCLK", "SPI0 CE" + strconv.Itoa(a.CS)}
+		}
+		j := busJSON{ADC: a.Name, Chip: a.Chip, Bus: a.Bus, GPIO: []int{}, Fns: []string{}, Sensors: []string{}}
+		for _, fn := range fns {
+			for _, p := range wiring.Header() {
+				if p.Kind == wiring.GPIO && slices.Contains(p.Functions, fn) {
+					j.GPIO, j.Fns = append(j.GPIO, p.BCM), append(j.Fns, fn)
+				}
+			}
+		}
+		for _, in := range cfg.Inputs {
+			if in.Kind == config.KindAnalog && in.ADC == a.Name {
+				j.Sensors = append(j.Sensors, in.Name)
+			}
+		}
+		out = append(out, j)
+	}
+	return out
 }
 
 type counterJSON [2]any // [name, value]
@@ -175,6 +216,7 @@ func (s *Server) snapshot() []byte {
 		Wiring:    s.opt.Wiring != nil,
 		Header:    header,
 		Points:    describe(s.b.Points(), cfg),
+		Buses:     buses(cfg),
 		Counters:  counters(s.b.Counters()),
 	}
 	if a := s.b.Addr(); a != nil {
