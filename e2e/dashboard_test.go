@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -125,6 +126,9 @@ func TestDashboardInBrowser(t *testing.T) {
 	var lat []float64
 	for i := range 10 {
 		level := fmt.Sprint(1 - i%2) // 1, 0, 1...
+		// Apart by more than 1/30 s, so that the stream's limit of 30
+		// changes a second per point does not hold a change back.
+		time.Sleep(50 * time.Millisecond)
 		before := eval[string](t, ctx, watch)
 		sent := time.Now()
 		oscsend(t, bridge.port, "/led", "i", level)
@@ -143,8 +147,10 @@ func TestDashboardInBrowser(t *testing.T) {
 	slices.Sort(sorted)
 	median, worst := sorted[len(sorted)/2], sorted[len(sorted)-1]
 	t.Logf("oscsend /led -> the pin's colour in the page: median %.1f ms, max %.1f ms over %d sends (all: %v)", median, worst, len(lat), roundAll(lat))
-	if median > 200 {
-		t.Errorf("the led pin changed colour %.1f ms (median) after oscsend /led, want within 200 ms", median)
+	// Within 200 ms: every send but one (a loaded CI machine may stall
+	// once), so one slow sample is reported, not failed.
+	if slow := len(lat) - sort.SearchFloat64s(sorted, 200.0001); slow > 1 {
+		t.Errorf("%d of %d sends took the led pin's colour more than 200 ms to change: %v", slow, len(lat), roundAll(lat))
 	}
 	if state := eval[string](t, ctx, `document.querySelector('.pin[data-point="led"]').dataset.state`); state != "off" { // the last send was /led 0
 		t.Errorf("led pin data-state %q after /led 0, want off", state)
