@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/oscgpio/oscgpio/config"
+	"github.com/oscgpio/oscgpio/gpio"
+	"github.com/oscgpio/oscgpio/oscmap"
 )
 
 // Where the dashboard listens, and what a taken address does: an error when
@@ -74,5 +76,71 @@ func TestOpenDashboard(t *testing.T) {
 				t.Errorf("log %q, want %q", log.String(), tc.warn)
 			}
 		})
+	}
+}
+
+// A reload that changes http: listen moves the dashboard; one that names a
+// taken address leaves it where it was; --http pins it.
+func TestDashboardFollowsReload(t *testing.T) {
+	free := func() string {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		return l.Addr().String()
+	}
+	mapping := func(listen string) *config.Config {
+		c, err := config.Parse("m.yaml", []byte("http: "+listen+"\noutputs:\n  - {name: led, pin: GPIO17, address: /led}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	var log bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&log, nil))
+	first := free()
+	cfg := mapping(first)
+	d, err := openDashboard("", cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	b, err := oscmap.NewBridge(cfg, gpio.NewSim(logger), oscmap.Options{Listen: "127.0.0.1:0", Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	d.start(b)
+	if got := d.srv.URL(); got != "http://"+first+"/" {
+		t.Fatalf("URL %s, want %s", got, first)
+	}
+
+	second := free()
+	if err := b.Apply(mapping(second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.srv.URL(); got != "http://"+second+"/" {
+		t.Errorf("after the reload: %s, want %s\n%s", got, second, log.String())
+	}
+
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	if err := b.Apply(mapping(busy.Addr().String())); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.srv.URL(); got != "http://"+second+"/" || !strings.Contains(log.String(), "the dashboard stays where it was") {
+		t.Errorf("after a reload to a taken address: %s, want %s\n%s", got, second, log.String())
+	}
+
+	d.flagSet = true // as with --http
+	if err := b.Apply(mapping(free())); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.srv.URL(); got != "http://"+second+"/" {
+		t.Errorf("--http moved by a reload: %s", got)
 	}
 }

@@ -366,8 +366,12 @@ func (h *hub) add(c *client) bool {
 		h.tapOff.Stop()
 		h.tapOff = nil
 	}
-	if h.untap == nil {
-		h.untap = h.s.b.Tap(h.onTap)
+	select {
+	case <-h.quit: // closing: close has untapped, or will
+	default:
+		if h.untap == nil {
+			h.untap = h.s.b.Tap(h.onTap)
+		}
 	}
 	h.tapMu.Unlock()
 	h.poke()
