@@ -3,11 +3,13 @@ package web
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hypebeast/go-osc/osc"
 
@@ -164,23 +166,46 @@ func formatLog(t oscmap.Traffic) []byte {
 	return data
 }
 
+// Bounds of a log line: a message can be 64 KiB, a client's queue holds
+// LogQueue lines.
+const (
+	maxArgs    = 32  // arguments shown; then "… N more"
+	maxArgText = 200 // bytes of each argument, and of the address, shown
+)
+
 // fields are a message's address, type tags and arguments as oscdump
-// prints them.
+// prints them, clipped to maxArgs arguments of maxArgText bytes.
 func fields(m *osc.Message) (addr, types string, args []string) {
 	args = []string{}
 	if m == nil {
 		return "", "", args
 	}
 	tags := make([]byte, 0, len(m.Arguments))
-	for _, a := range m.Arguments {
+	for i, a := range m.Arguments {
+		if i == maxArgs {
+			args = append(args, fmt.Sprintf("… %d more", len(m.Arguments)-maxArgs))
+			break
+		}
 		// Format prints "/ i 1": the type tag, then the value.
 		f := codec.Format(&osc.Message{Address: "/", Arguments: []any{a}})
 		if len(f) >= 4 {
 			tags = append(tags, f[2])
-			args = append(args, f[4:])
+			args = append(args, clip(f[4:]))
 		}
 	}
-	return m.Address, string(tags), args
+	return clip(m.Address), string(tags), args
+}
+
+// clip cuts s to maxArgText bytes, at a character's start, marking the cut.
+func clip(s string) string {
+	if len(s) <= maxArgText {
+		return s
+	}
+	i := maxArgText
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }
 
 // addLog queues a log line, or counts it as dropped (data nil, or the

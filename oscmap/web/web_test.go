@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hypebeast/go-osc/osc"
 
@@ -623,5 +624,28 @@ func TestStartRebindClose(t *testing.T) {
 	}
 	if s.URL() != "" {
 		t.Errorf("URL after Close: %q", s.URL())
+	}
+}
+
+// A log line is bounded whatever the message: long arguments and addresses
+// are cut, many arguments are counted.
+func TestLogLineBounded(t *testing.T) {
+	m := osc.NewMessage("/" + strings.Repeat("é", 300))
+	m.Append(strings.Repeat("x", 10000))
+	for i := range 100 {
+		m.Append(int32(i))
+	}
+	addr, types, args := fields(m)
+	if len(addr) > maxArgText+len("…") || !strings.HasSuffix(addr, "…") || !utf8.ValidString(addr) {
+		t.Errorf("address not clipped: %d bytes", len(addr))
+	}
+	if len(args) != maxArgs+1 || args[maxArgs] != "… 69 more" || len(types) != maxArgs {
+		t.Errorf("%d args (last %q), types %q", len(args), args[len(args)-1], types)
+	}
+	if len(args[0]) > maxArgText+len("…") || !strings.HasPrefix(args[0], `"xxx`) {
+		t.Errorf("string argument not clipped: %d bytes", len(args[0]))
+	}
+	if args[1] != "0" || types[:2] != "si" {
+		t.Errorf("args %q types %q", args[:2], types)
 	}
 }
