@@ -19,6 +19,7 @@ import (
 // stateJSON is the whole picture a page starts from.
 type stateJSON struct {
 	Time      string        `json:"t"`
+	Host      string        `json:"host"`      // the machine's name
 	Backend   string        `json:"backend"`   // "sim" or the host's driver
 	Simulated bool          `json:"simulated"` // inputs can be pressed from the page
 	Control   bool          `json:"control"`   // the page may send (POST send answers 403 if not)
@@ -210,6 +211,7 @@ func (s *Server) snapshot() []byte {
 	cfg := s.b.Config()
 	st := stateJSON{
 		Time:      stamp(time.Now()),
+		Host:      s.host,
 		Backend:   s.b.Backend(),
 		Simulated: s.b.Simulated(),
 		Control:   s.opt.Control,
