@@ -14,7 +14,8 @@
 //     Events stream; GET /oscgpio/ui/state the snapshot as JSON; POST
 //     /oscgpio/ui/send a message handled as if received over OSC (403 when
 //     Options.Control is false); GET /oscgpio/ui/wiring.svg the wiring
-//     diagram (404 without Options.Wiring). Anything else there is 404.
+//     diagram (404 without Options.Wiring). One of these paths with another
+//     method is 405; any other path there is 404.
 //  3. GET or HEAD of / without a query whose Accept header prefers
 //     text/html to application/json (a browser): the page.
 //  4. Everything else, / for a JSON client and ?HOST_INFO included:
