@@ -70,6 +70,12 @@ import (
 // DefaultListen is where the OSC server listens when the file has no listen key.
 const DefaultListen = "127.0.0.1:5005"
 
+// DefaultHTTP is where the dashboard's HTTP server listens when neither the
+// file's http key nor `run --http` says: loopback only, on a port that none
+// of the usual OSC programs take (QLab 53000/53001, TouchOSC and VRChat
+// 9000/9001, RNBO 1234/5678) and that is not the usual other web port 8080.
+const DefaultHTTP = "127.0.0.1:5080"
+
 // Limits and defaults of the input settings.
 const (
 	defaultDebounce     = 20 * time.Millisecond
@@ -351,6 +357,18 @@ type Config struct {
 	// MaxScheduleAhead refuses a bundle element dated further ahead
 	// (60s by default; 0 turns the limit off).
 	MaxScheduleAhead time.Duration
+	// HTTP is the http key: the dashboard's server. Its zero value (no http
+	// key) means the default: on, at DefaultHTTP, without controls on the
+	// host backend.
+	HTTP HTTP
+}
+
+// HTTP is the dashboard's HTTP server as the mapping sets it.
+type HTTP struct {
+	Off     bool   // http: off
+	Listen  string // host:port as written; "" when the file does not say (DefaultHTTP)
+	Control bool   // http: {control: true}: the page may drive the pins on the host backend too
+	Pos     Pos    // the http key's value; zero when the file has no http key
 }
 
 // Destination returns the destination called name.

@@ -259,11 +259,11 @@ func contains(list []string, s string) bool {
 
 // mainKeys are the top keys most files have, for the message about a file
 // that is not a mapping: every top key but adcs, reply_port, watchdog,
-// allow, rate_limit and max_schedule_ahead.
+// allow, rate_limit, max_schedule_ahead and http.
 func mainKeys() []string {
 	var ks []string
 	for _, k := range topKeys {
-		if k != "adcs" && k != "reply_port" && k != "watchdog" && k != "allow" && k != "rate_limit" && k != "max_schedule_ahead" && k != "oscgpio_methods" {
+		if k != "adcs" && k != "reply_port" && k != "watchdog" && k != "allow" && k != "rate_limit" && k != "max_schedule_ahead" && k != "oscgpio_methods" && k != "http" {
 			ks = append(ks, k)
 		}
 	}

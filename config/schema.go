@@ -33,6 +33,7 @@ type fileSpec struct {
 	Inputs       []inputSpec     `yaml:"inputs,empty" item:"an input"`
 	ADCs         []adcSpec       `yaml:"adcs,empty" item:"an adc (name:, chip:, bus:, address: or cs:)"`
 	Sim          simSpec         `yaml:"sim,empty" want:"must hold jumpers:, like sim: {jumpers: [[GPIO17, GPIO27]]}"`
+	HTTP         httpSpec        `yaml:"http"`
 	At           positions
 }
 
@@ -429,6 +430,65 @@ func (l *listenAddr) UnmarshalYAML(n *yaml.Node) error {
 		return mustBe("%q %s: write host:port, like %s (0.0.0.0:5005 listens on every interface)", n.Value, why, DefaultListen)
 	}
 	*l = listenAddr(n.Value)
+	return nil
+}
+
+// httpSpec is the http key: the dashboard's HTTP server. It is one of
+//
+//	http: off
+//	http: 127.0.0.1:5080
+//	http: {listen: 0.0.0.0:5080, control: true}
+//
+// (listen may be left out of the mapping form: DefaultHTTP).
+type httpSpec HTTP
+
+const httpForms = "off, HOST:PORT like " + DefaultHTTP + ", or {listen: HOST:PORT, control: true}"
+
+func (h *httpSpec) UnmarshalYAML(n *yaml.Node) error {
+	switch {
+	case n.Kind == yaml.ScalarNode && !isNull(n):
+		if v := strings.ToLower(n.Value); v == "off" || v == "false" && n.Tag == "!!bool" {
+			*h = httpSpec{Off: true}
+			return nil
+		}
+		if why := hostPort(n.Value, false); why != "" {
+			return mustBe("%q %s: write %s", n.Value, why, httpForms)
+		}
+		*h = httpSpec{Listen: n.Value}
+		return nil
+	case n.Kind != yaml.MappingNode:
+		return mustBe("must be %s, not %s", httpForms, describe(n))
+	}
+	var out httpSpec
+	var errs []error
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		switch k.Value {
+		case "listen":
+			if v.Kind != yaml.ScalarNode || isNull(v) {
+				errs = append(errs, problemAt(v, "http listen must be HOST:PORT like %s, not %s", DefaultHTTP, describe(v)))
+				continue
+			}
+			if why := hostPort(v.Value, false); why != "" {
+				errs = append(errs, problemAt(v, "http listen %q %s: write host:port, like %s (0.0.0.0:5080 listens on every interface)", v.Value, why, DefaultHTTP))
+				continue
+			}
+			out.Listen = v.Value
+		case "control":
+			var b boolean
+			if err := b.UnmarshalYAML(v); err != nil {
+				errs = append(errs, problemAt(v, "http control %v", err))
+				continue
+			}
+			out.Control = bool(b)
+		default:
+			errs = append(errs, problemAt(k, "unknown key %q in http: use listen: and control:, like http: {listen: %s, control: true}", k.Value, DefaultHTTP))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	*h = out
 	return nil
 }
 

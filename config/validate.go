@@ -61,6 +61,11 @@ func (f *fileSpec) validate(d *decoder) *Config {
 	ck.inRange(&f.At, "watchdog", f.Watchdog, minWatchdog, time.Hour, "0 (off) or 100ms to 1h, like watchdog: 2s")
 	ck.inRange(&f.At, "max_schedule_ahead", f.MaxAhead, time.Second, 24*time.Hour, "0 (no limit) or 1s to 24h, like max_schedule_ahead: 60s")
 	ck.c.MaxScheduleAhead = time.Duration(f.MaxAhead)
+	if f.At.good("http") {
+		ck.c.HTTP = HTTP(f.HTTP)
+		n := f.At.val("http")
+		ck.c.HTTP.Pos = Pos{n.Line, n.Column}
+	}
 	if f.At.good("rate_limit") {
 		rl := RateLimit(f.RateLimit)
 		ck.c.RateLimit = &rl

@@ -246,11 +246,13 @@ type bridge struct {
 
 var listeningLine = regexp.MustCompile(`msg="oscgpio listening" addr=127\.0\.0\.1:([0-9]+) `)
 
-// runBridge starts `oscgpio run --gpio sim --listen 127.0.0.1:0`, waits until
-// it listens and reads the port the kernel gave it from its start line.
+// runBridge starts `oscgpio run --gpio sim --listen 127.0.0.1:0 --http off`
+// (the tests run many bridges at once: the dashboard's default port would
+// be taken by the first; args may say --http again), waits until it listens
+// and reads the port the kernel gave it from its start line.
 func runBridge(t *testing.T, args ...string) *bridge {
 	t.Helper()
-	p := start(t, bin, append([]string{"run", "--gpio", "sim", "--listen", "127.0.0.1:0"}, args...)...)
+	p := start(t, bin, append([]string{"run", "--gpio", "sim", "--listen", "127.0.0.1:0", "--http", "off"}, args...)...)
 	at := p.waitFor(`msg="oscgpio listening"`, 0)
 	m := listeningLine.FindStringSubmatch(p.snapshot()[at])
 	if m == nil {

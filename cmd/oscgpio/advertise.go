@@ -14,25 +14,25 @@ type advertising struct {
 	a *discovery.Advertiser
 	// httpPort is the TCP port of the HTTP (OSCQuery) server, advertised as
 	// _oscjson._tcp; 0 means no HTTP server, so only _osc._udp.
-	httpPort int
+	httpPort func() int
 }
 
-// startAdvertising advertises b's OSC port (and httpPort, when not 0) as
+// startAdvertising advertises b's OSC port (and httpPort(), when not 0) as
 // "oscgpio on <hostname>"; it never fails, see discovery.Advertise. off
 // (--no-advertise) returns nil and advertises nothing.
-func startAdvertising(ctx context.Context, off bool, b *oscmap.Bridge, httpPort int, log *slog.Logger) *advertising {
+func startAdvertising(ctx context.Context, off bool, b *oscmap.Bridge, httpPort func() int, log *slog.Logger) *advertising {
 	if off {
 		log.Debug("not advertised on the network (--no-advertise)")
 		return nil
 	}
-	return &advertising{a: discovery.Advertise(ctx, discovery.ServiceAt(b.Addr(), httpPort), log), httpPort: httpPort}
+	return &advertising{a: discovery.Advertise(ctx, discovery.ServiceAt(b.Addr(), httpPort()), log), httpPort: httpPort}
 }
 
 // renew re-publishes after a reload; it changes something only when the
-// bridge's listen address changed.
+// bridge's listen address or the dashboard's port changed.
 func (ad *advertising) renew(b *oscmap.Bridge) {
 	if ad != nil {
-		ad.a.Update(discovery.ServiceAt(b.Addr(), ad.httpPort))
+		ad.a.Update(discovery.ServiceAt(b.Addr(), ad.httpPort()))
 	}
 }
 

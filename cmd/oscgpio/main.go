@@ -2,7 +2,7 @@
 //
 // Usage:
 //
-//	oscgpio run   [--config FILE] [--watch] [--gpio auto|host|sim] [--listen HOST:PORT] [--no-advertise]
+//	oscgpio run   [--config FILE] [--watch] [--gpio auto|host|sim] [--listen HOST:PORT] [--http HOST:PORT|off] [--no-advertise]
 //	oscgpio send  [--to HOST:PORT] [--count N] [--interval D] [--wait D] ADDRESS [ARG...]
 //	oscgpio dump  [--listen HOST:PORT]
 //	oscgpio bench [--to HOST:PORT] [--listen HOST:PORT] [--count N] [--max-rate N] [--json]
@@ -32,7 +32,7 @@ type command struct {
 }
 
 var commands = []command{
-	{"run", "[--config FILE] [--watch] [--gpio auto|host|sim] [--listen HOST:PORT] [--no-advertise]", "run the bridge (no --config: the embedded tutorial mapping); SIGHUP reloads the mapping", runCmd},
+	{"run", "[--config FILE] [--watch] [--gpio auto|host|sim] [--listen HOST:PORT] [--http HOST:PORT|off] [--no-advertise]", "run the bridge and its dashboard (no --config: the embedded tutorial mapping); SIGHUP reloads the mapping", runCmd},
 	{"send", "[--to HOST:PORT] [--count N] [--interval D] [--wait D] ADDRESS [ARG...]", "send OSC messages ({i} in an argument is the index 0..N-1); --wait prints the answers", sendCmd},
 	{"dump", "[--listen HOST:PORT]", "print every OSC message received", dumpCmd},
 	{"bench", "[--to HOST:PORT] [--listen HOST:PORT] [--count N] [--max-rate N] [--json]", "measure a running bridge through a jumpered output and input", benchCmd},

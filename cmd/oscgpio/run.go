@@ -29,6 +29,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	watch := fs.Bool("watch", false, "reload the mapping when its file changes (as SIGHUP does)")
 	noAdvertise := fs.Bool("no-advertise", false, "do not advertise the bridge on the network (mDNS/DNS-SD _osc._udp and _oscjson._tcp through avahi-daemon)")
+	httpAddr := fs.String("http", "", "serve the dashboard on `HOST:PORT`, or off (default: the mapping's http, else "+config.DefaultHTTP+"; port 0 picks a free one)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -74,6 +75,13 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	for _, w := range cfg.Warnings() {
 		log.Warn(w.Error())
 	}
+	// The dashboard's socket is bound first: a taken address stops here,
+	// before any pin is touched.
+	dash, err := openDashboard(*httpAddr, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer dash.close()
 	backend, err := gpio.Open(*kind, log)
 	if err != nil {
 		return err
@@ -83,6 +91,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		backend.Close()
 		return err
 	}
+	dash.start(b)
 	// A panic on this goroutine still leaves the outputs safe.
 	defer func() {
 		if r := recover(); r != nil {
@@ -91,11 +100,9 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 
-	// Advertised through Avahi from now (the socket is bound) until the end.
-	// httpPort is the HTTP (OSCQuery) server's port, advertised as
-	// _oscjson._tcp; 0: no HTTP server.
-	httpPort := 0
-	adv := startAdvertising(ctx, *noAdvertise, b, httpPort, log)
+	// Advertised through Avahi from now (the sockets are bound) until the
+	// end: the OSC port, and the dashboard's as OSCQuery's _oscjson._tcp.
+	adv := startAdvertising(ctx, *noAdvertise, b, dash.port, log)
 
 	// Reloads run until Run returns.
 	runCtx, runDone := context.WithCancel(ctx)
@@ -164,6 +171,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 
 	runErr := b.Run(ctx)
 	runDone()
+	dash.close()
 	adv.close()
 	// Every counter, at any log level: this line is written whatever --log-level says.
 	summary := slog.New(slog.NewTextHandler(lw, nil))
