@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -51,7 +52,7 @@ func TestAvahi(t *testing.T) {
 	name := "oscgpio on " + host
 
 	t.Run("no system bus: one warning, OSC works", func(t *testing.T) {
-		b := start(t, bin, "run", "--gpio", "sim", "--listen", "127.0.0.1:0")
+		b := start(t, bin, "run", "--gpio", "sim", "--listen", "127.0.0.1:0", "--http", "off")
 		_, m := b.waitFor(listening.String(), 0)
 		port, _ := strconv.Atoi(m[1])
 		b.waitFor(notAdvertised+`[^"]*there is no D-Bus system bus`, 0)
@@ -67,7 +68,7 @@ func TestAvahi(t *testing.T) {
 	startBus(t)
 	file := filepath.Join(t.TempDir(), "mapping.yaml")
 	writeFile(t, file, fmt.Sprintf(mapping, freePort(t)))
-	b := start(t, bin, "run", "--gpio", "sim", "--config", file)
+	b := start(t, bin, "run", "--gpio", "sim", "--config", file, "--http", "off")
 	_, m := b.waitFor(listening.String(), 0)
 	port, _ := strconv.Atoi(m[1])
 	// The steps below share the bridge and the daemons, so they are steps of
@@ -138,7 +139,7 @@ func TestAvahi(t *testing.T) {
 	}
 
 	t.Log("--no-advertise: nothing advertised, nothing said above debug")
-	quiet := start(t, bin, "run", "--gpio", "sim", "--listen", "127.0.0.1:0", "--no-advertise", "--log-level", "debug")
+	quiet := start(t, bin, "run", "--gpio", "sim", "--listen", "127.0.0.1:0", "--no-advertise", "--log-level", "debug", "--http", "off")
 	_, m = quiet.waitFor(listening.String(), 0)
 	port, _ = strconv.Atoi(m[1])
 	quiet.waitFor(`level=DEBUG msg="not advertised on the network \(--no-advertise\)"`, 0)
@@ -151,6 +152,22 @@ func TestAvahi(t *testing.T) {
 	}
 	if es := browse(t, "_osc._udp"); len(named(es, name)) != 0 {
 		t.Errorf("advertised with --no-advertise: %v", es)
+	}
+
+	t.Log("with the dashboard: _oscjson._tcp at its port, found by the npm oscquery client's own discovery")
+	web := start(t, bin, "run", "--gpio", "sim", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0")
+	_, m = web.waitFor(listening.String(), 0)
+	port, _ = strconv.Atoi(m[1])
+	_, u := web.waitFor(`msg=dashboard url=http://127\.0\.0\.1:([0-9]+)/`, 0)
+	httpPort, _ := strconv.Atoi(u[1])
+	web.waitFor(`msg="advertised on the network" name="`+regexp.QuoteMeta(name)+`" _osc._udp=`+strconv.Itoa(port)+` _oscjson._tcp=`+strconv.Itoa(httpPort), 0)
+	js := named(waitBrowse(t, "_oscjson._tcp", func(es []entry) bool { return len(named(es, name)) == 1 }), name)
+	if js[0].Port != httpPort || js[0].TXT != `"txtvers=1"` {
+		t.Errorf("_oscjson._tcp: %v, want port %d, TXT \"txtvers=1\"", js, httpPort)
+	}
+	npmDiscovers(t, name, httpPort, port)
+	if code := web.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
 	}
 
 	noActivation(t)
@@ -307,4 +324,32 @@ func freePort(t *testing.T) int {
 	}
 	defer c.Close()
 	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// npmDiscovers runs the npm oscquery package's own discovery
+// (e2e/oscquery/discover.mjs: bonjour-service over multicast on this
+// namespace's loopback) and checks it finds the service called name at
+// httpPort, with HOST_INFO's OSC_PORT oscPort. Without node or the npm
+// packages it fails under CI=true and skips elsewhere.
+func npmDiscovers(t *testing.T, name string, httpPort, oscPort int) {
+	t.Helper()
+	script, _ := filepath.Abs(filepath.Join("..", "..", "e2e", "oscquery", "discover.mjs"))
+	mod := filepath.Join(filepath.Dir(script), "node_modules", "oscquery", "package.json")
+	if _, err := exec.LookPath("node"); err != nil || !fileExists(mod) {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("node or e2e/oscquery's npm packages are missing (scripts/test installs them): %v", err)
+		}
+		t.Log("node or e2e/oscquery/node_modules missing: the npm discovery is not tried")
+		return
+	}
+	out, err := exec.Command("node", script, name).CombinedOutput()
+	want := fmt.Sprintf("found 127.0.0.1 %d %d", httpPort, oscPort)
+	if err != nil || !strings.Contains(string(out), want) {
+		t.Errorf("node discover.mjs: %v, want a line %q:\n%s", err, want, out)
+	}
+}
+
+func fileExists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
 }
