@@ -161,8 +161,24 @@ func senderName(c transport.SenderCount) string {
 	return c.Addr.String()
 }
 
-// pairs names each entry "received:ADDR", "denied:ADDR" or
-// "rate_limited:ADDR", as /oscgpio/stats sends them.
+// A SenderPair is one top sender as /oscgpio/stats sends it: a name like
+// "received:192.168.1.20" and a count.
+type SenderPair struct {
+	Name  string
+	Value uint64
+}
+
+// Pairs names each entry "received:ADDR", "denied:ADDR" or
+// "rate_limited:ADDR" ("others" for the senders counted together), as
+// /oscgpio/stats sends them.
+func (s Senders) Pairs() []SenderPair {
+	var out []SenderPair
+	for _, p := range s.pairs() {
+		out = append(out, SenderPair{p.name, p.value})
+	}
+	return out
+}
+
 func (s Senders) pairs() []counterPair {
 	var out []counterPair
 	for _, l := range []struct {

@@ -305,7 +305,7 @@ func (h *hub) run() {
 		case <-timer.C:
 		case <-stats.C:
 			if h.n.Load() > 0 {
-				data, _ := json.Marshal(counters(h.s.b.Counters()))
+				data, _ := json.Marshal(counters(h.s.b.Counters(), h.s.b.TopSenders(3)))
 				h.mu.Lock()
 				for c := range h.clients {
 					c.setStats(data)

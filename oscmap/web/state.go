@@ -198,10 +198,15 @@ func describe(pts []oscmap.Point, cfg *config.Config) []pointJSON {
 	return out
 }
 
-func counters(c oscmap.Counters) []counterJSON {
+// counters are /oscgpio/stats' pairs: the counters, then the top senders
+// received, denied and rate limited ("received:192.168.1.20").
+func counters(c oscmap.Counters, top oscmap.Senders) []counterJSON {
 	var out []counterJSON
 	for _, a := range c.LogValue().Group() {
 		out = append(out, counterJSON{a.Key, a.Value.Any()})
+	}
+	for _, p := range top.Pairs() {
+		out = append(out, counterJSON{p.Name, p.Value})
 	}
 	return out
 }
@@ -219,7 +224,7 @@ func (s *Server) snapshot() []byte {
 		Header:    header,
 		Points:    describe(s.b.Points(), cfg),
 		Buses:     buses(cfg),
-		Counters:  counters(s.b.Counters()),
+		Counters:  counters(s.b.Counters(), s.b.TopSenders(3)),
 	}
 	if a := s.b.Addr(); a != nil {
 		st.OSC = a.String()

@@ -23,6 +23,7 @@ import (
 	"github.com/oscgpio/oscgpio/config"
 	"github.com/oscgpio/oscgpio/gpio"
 	"github.com/oscgpio/oscgpio/oscmap"
+	"github.com/oscgpio/oscgpio/oscmap/transport"
 )
 
 // wait bounds a step that should take milliseconds; it is not a speed target.
@@ -647,5 +648,18 @@ func TestLogLineBounded(t *testing.T) {
 	}
 	if args[1] != "0" || types[:2] != "si" {
 		t.Errorf("args %q types %q", args[:2], types)
+	}
+}
+
+// The counters end with the top senders, named as /oscgpio/stats names them.
+func TestCountersHaveTopSenders(t *testing.T) {
+	top := oscmap.Senders{
+		Received: []transport.SenderCount{{Addr: netip.MustParseAddr("127.0.0.3"), Count: 900}, {Count: 4}},
+		Denied:   []transport.SenderCount{{Addr: netip.MustParseAddr("10.0.0.9"), Count: 7}},
+	}
+	got := counters(oscmap.Counters{Packets: 911}, top)
+	n := len(got)
+	if n < 4 || got[0][0] != "packets" || fmt.Sprint(got[n-3:]) != "[[received:127.0.0.3 900] [received:others 4] [denied:10.0.0.9 7]]" {
+		t.Errorf("counters = %v", got)
 	}
 }
