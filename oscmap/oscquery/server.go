@@ -44,6 +44,13 @@ type Options struct {
 	// WriteTimeout is how long a frame may take to reach a client before
 	// the client is closed as too slow. 0 means 5 s.
 	WriteTimeout time.Duration
+	// Hosts are further names (DNS names with a dot, "pi.example.org") by
+	// which a browser may reach the server and open its WebSocket. A web
+	// page (a request with an Origin) may open it only when it reached the
+	// server by an address, localhost, a .local name, a name without a dot,
+	// or one of these: another name could be an attacker's rebound to the
+	// bridge (DNS rebinding), whose page would then drive the pins.
+	Hosts []string
 }
 
 // Stats are a Server's running totals.
@@ -78,6 +85,7 @@ type Server struct {
 	wg                     sync.WaitGroup
 
 	refused, sent, coalesced, dropped, slow, injected, denied, malformed atomic.Uint64
+	rebound                                                              atomic.Bool // a web page was refused for its Host: said once
 }
 
 // New makes a server for b's namespace, kept up to date across reloads.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -53,6 +54,14 @@ type client struct {
 // serveWS upgrades r and serves the client until it goes.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	peer, _ := netip.ParseAddrPort(r.RemoteAddr)
+	if r.Header.Get("Origin") != "" && !s.hostAllowed(r.Host) {
+		if s.rebound.CompareAndSwap(false, true) {
+			s.log.Warn("oscquery: websocket refused to a web page that reached the bridge by a DNS name (it could be another site rebound to this address): give the name to the server's Hosts to allow it (this is said once)",
+				"host", r.Host, "origin", r.Header.Get("Origin"), "peer", r.RemoteAddr)
+		}
+		http.Error(w, "a web page may open this WebSocket only at an address, localhost, a .local name or a configured host name, not "+r.Host, http.StatusForbidden)
+		return
+	}
 	s.mu.Lock()
 	if s.closed || len(s.clients) >= s.opt.MaxClients {
 		full := !s.closed
@@ -213,6 +222,34 @@ func (c *client) input(data []byte) {
 		s.injected.Add(1)
 		s.b.Inject(m, c.peer, c.reply)
 	}
+}
+
+// hostAllowed reports whether host (a Host header, with or without a port)
+// is a name a browser may use to open the WebSocket: an IP address,
+// localhost or a name under .localhost, a .local (mDNS) name, a name
+// without a dot (the LAN's own), or one of Options.Hosts. Any other DNS name
+// could be an attacker's that now resolves to the bridge (DNS rebinding):
+// the page's Origin would then match its Host.
+func (s *Server) hostAllowed(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
+	if host == "" {
+		return false
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	if !strings.Contains(host, ".") || host == "localhost" || strings.HasSuffix(host, ".localhost") || strings.HasSuffix(host, ".local") {
+		return true
+	}
+	for _, h := range s.opt.Hosts {
+		if strings.EqualFold(strings.TrimSuffix(h, "."), host) {
+			return true
+		}
+	}
+	return false
 }
 
 // allowed reports whether the mapping's allow list admits addr.

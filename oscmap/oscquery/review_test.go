@@ -1,0 +1,57 @@
+package oscquery
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// dialAs opens a WebSocket to e as a browser would for a page at origin
+// that reached the server by the name host (its Host header).
+func (e *env) dialAs(t *testing.T, host, origin string) (*websocket.Conn, *http.Response, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.url, "http")+"/",
+		&websocket.DialOptions{Host: host, HTTPHeader: http.Header{"Origin": {origin}}})
+	if err == nil {
+		t.Cleanup(func() { conn.CloseNow() })
+	}
+	return conn, resp, err
+}
+
+// TestDNSRebindingRefused: a page of another site whose name was rebound to
+// the bridge's address (DNS rebinding: Origin and Host then agree) cannot
+// open the WebSocket, whose binary frames drive the pins. A browser that
+// names the bridge by an address, localhost, a .local name, a name without
+// a dot, or one of Options.Hosts gets it.
+func TestDNSRebindingRefused(t *testing.T) {
+	e := start(t, loadMapping(t, "testdata/mapping.yaml"), Options{Hosts: []string{"pi.theatre.example"}})
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(e.url, "http://"))
+	for _, host := range []string{"evil.example", "rebind.attacker.example", "pi.theatre.example.evil.example"} {
+		h := host + ":" + port
+		_, resp, err := e.dialAs(t, h, "http://"+h)
+		if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+			t.Errorf("a page of http://%s (rebound to the bridge): %v %v, want 403", h, err, resp)
+		}
+	}
+	for _, host := range []string{"127.0.0.1", "[::1]", "localhost", "stage-pi", "stage-pi.local", "stage-pi.local.", "PI.theatre.example"} {
+		h := host + ":" + port
+		if _, _, err := e.dialAs(t, h, "http://"+h); err != nil {
+			t.Errorf("a page of http://%s: %v, want the WebSocket", h, err)
+		}
+	}
+	// A client that is not a browser (no Origin) may use any name.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.url, "http")+"/", &websocket.DialOptions{Host: "anything.example:" + port})
+	if err != nil {
+		t.Fatalf("a client without Origin: %v", err)
+	}
+	conn.CloseNow()
+}
