@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/hypebeast/go-osc/osc"
+	pgpio "periph.io/x/conn/v3/gpio"
 )
 
 // dialAs opens a WebSocket to e as a browser would for a page at origin
@@ -54,4 +56,20 @@ func TestDNSRebindingRefused(t *testing.T) {
 		t.Fatalf("a client without Origin: %v", err)
 	}
 	conn.CloseNow()
+}
+
+// TestAllowListAsUDP: the WebSocket admits whom the UDP socket admits: an
+// allow entry written as an IPv4-mapped IPv6 network (::ffff:127.0.0.0/104)
+// is the IPv4 network, as transport.Allow reads it.
+func TestAllowListAsUDP(t *testing.T) {
+	cfg := parseMapping(t, "allow: ['::ffff:127.0.0.0/104']\noutputs:\n  - {name: led, pin: GPIO17, address: /led}\n")
+	e := start(t, cfg, Options{})
+	e.udp(t, osc.NewMessage("/led", int32(1))) // the UDP socket admits 127.0.0.1
+	e.waitLevel(t, "GPIO17", pgpio.High)
+	w := e.dial(t)
+	w.send(osc.NewMessage("/led", int32(0)))
+	e.waitLevel(t, "GPIO17", pgpio.Low)
+	if st := e.srv.Stats(); st.Denied != 0 {
+		t.Errorf("stats %+v: a client the allow list admits was denied", st)
+	}
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/oscgpio/oscgpio/config"
 	"github.com/oscgpio/oscgpio/oscmap"
+	"github.com/oscgpio/oscgpio/oscmap/transport"
 )
 
 // Options adjusts a Server.
@@ -76,7 +77,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	tree    *tree
-	allow   []netip.Prefix // the mapping's allow list; empty admits everyone
+	allow   *transport.Allow // the mapping's allow list, read as the UDP socket reads it; nil admits everyone
 	clients map[*client]struct{}
 	last    map[string]any // the last value of each path with one, so an unchanged one is not sent again
 	closed  bool
@@ -127,9 +128,18 @@ func (s *Server) setConfig(cfg *config.Config) *tree {
 		live[p.Name] = true
 	}
 	t := buildTree(cfg, live)
-	var allow []netip.Prefix
-	for _, e := range cfg.Allow {
-		allow = append(allow, e.Net)
+	var allow *transport.Allow
+	if len(cfg.Allow) > 0 {
+		var prefixes []netip.Prefix
+		for _, e := range cfg.Allow {
+			prefixes = append(prefixes, e.Net)
+		}
+		var err error
+		if allow, err = transport.NewAllow(prefixes...); err != nil {
+			// The bridge refuses such a mapping; admit no one rather than everyone.
+			s.log.Error("oscquery: the mapping's allow list is invalid: OSC over the WebSocket is refused to everyone", "err", err)
+			allow = &transport.Allow{}
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -252,20 +252,12 @@ func (s *Server) hostAllowed(host string) bool {
 	return false
 }
 
-// allowed reports whether the mapping's allow list admits addr.
+// allowed reports whether the mapping's allow list admits addr, as the
+// UDP socket does (IPv4-mapped networks are IPv4 ones, zones are ignored).
 func (s *Server) allowed(addr netip.Addr) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.allow) == 0 {
-		return true
-	}
-	addr = addr.Unmap()
-	for _, p := range s.allow {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
+	return s.allow == nil || s.allow.Allows(addr)
 }
 
 // reply queues an answer of the bridge for the client. It runs under the
