@@ -73,3 +73,25 @@ func TestAllowListAsUDP(t *testing.T) {
 		t.Errorf("stats %+v: a client the allow list admits was denied", st)
 	}
 }
+
+// TestRateLimit: the mapping's rate_limit bounds a WebSocket client's OSC
+// as it bounds a UDP sender's: a frame (a datagram) over it is dropped and
+// counted, so one client cannot keep the engine busy.
+func TestRateLimit(t *testing.T) {
+	cfg := parseMapping(t, "rate_limit: {rate: 1, burst: 2}\noutputs:\n  - {name: led, pin: GPIO17, address: /led}\n")
+	e := start(t, cfg, Options{})
+	w := e.dial(t)
+	for range 10 {
+		w.send(osc.NewMessage("/led/toggle"))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for st := e.srv.Stats(); st.Injected+st.RateLimited < 10; st = e.srv.Stats() {
+		if time.Now().After(deadline) {
+			t.Fatalf("10 frames sent, stats %+v", st)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if st := e.srv.Stats(); st.Injected > 3 || st.RateLimited < 7 {
+		t.Errorf("10 frames at once with rate_limit {rate: 1, burst: 2}: stats %+v, want at most 3 injected", st)
+	}
+}

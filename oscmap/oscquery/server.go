@@ -64,7 +64,11 @@ type Stats struct {
 	Slow      uint64 // clients closed because a frame took longer than WriteTimeout
 	Injected  uint64 // OSC messages from clients handed to the bridge
 	Denied    uint64 // OSC packets from clients the mapping's allow list refuses
-	Malformed uint64 // binary frames that are not OSC, and text frames that are not a command
+	// RateLimited counts OSC packets (binary frames) dropped by the
+	// mapping's rate_limit, applied to each client address as the UDP
+	// socket applies it to each sender.
+	RateLimited uint64
+	Malformed   uint64 // binary frames that are not OSC, and text frames that are not a command
 }
 
 // A Server answers OSCQuery requests about one bridge. Create it with New,
@@ -77,7 +81,8 @@ type Server struct {
 
 	mu      sync.Mutex
 	tree    *tree
-	allow   *transport.Allow // the mapping's allow list, read as the UDP socket reads it; nil admits everyone
+	allow   *transport.Allow   // the mapping's allow list, read as the UDP socket reads it; nil admits everyone
+	limit   *transport.Limiter // the mapping's rate_limit per client address; nil when it has none
 	clients map[*client]struct{}
 	last    map[string]any // the last value of each path with one, so an unchanged one is not sent again
 	closed  bool
@@ -85,8 +90,8 @@ type Server struct {
 	cancelSub, cancelApply func()
 	wg                     sync.WaitGroup
 
-	refused, sent, coalesced, dropped, slow, injected, denied, malformed atomic.Uint64
-	rebound                                                              atomic.Bool // a web page was refused for its Host: said once
+	refused, sent, coalesced, dropped, slow, injected, denied, limited, malformed atomic.Uint64
+	rebound                                                                       atomic.Bool // a web page was refused for its Host: said once
 }
 
 // New makes a server for b's namespace, kept up to date across reloads.
@@ -129,6 +134,20 @@ func (s *Server) setConfig(cfg *config.Config) *tree {
 	}
 	t := buildTree(cfg, live)
 	var allow *transport.Allow
+	var limit *transport.Limiter
+	var per []transport.PrefixRateLimit
+	for _, e := range cfg.Allow {
+		if e.RateLimit != nil {
+			per = append(per, transport.PrefixRateLimit{Prefix: e.Net, RateLimit: transport.RateLimit{Rate: e.RateLimit.Rate, Burst: e.RateLimit.Burst}})
+		}
+	}
+	if cfg.RateLimit != nil || len(per) > 0 {
+		var def transport.RateLimit
+		if cfg.RateLimit != nil {
+			def = transport.RateLimit{Rate: cfg.RateLimit.Rate, Burst: cfg.RateLimit.Burst}
+		}
+		limit = transport.NewLimiter(def, per, nil)
+	}
 	if len(cfg.Allow) > 0 {
 		var prefixes []netip.Prefix
 		for _, e := range cfg.Allow {
@@ -144,7 +163,7 @@ func (s *Server) setConfig(cfg *config.Config) *tree {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.tree
-	s.tree, s.allow = t, allow
+	s.tree, s.allow, s.limit = t, allow, limit
 	for p := range s.last {
 		if n := t.byPath[p]; n == nil || n.m == nil || n.m.value == valueNone {
 			delete(s.last, p)
@@ -179,7 +198,7 @@ func (s *Server) Stats() Stats {
 	n := len(s.clients)
 	s.mu.Unlock()
 	return Stats{Clients: n, Refused: s.refused.Load(), Sent: s.sent.Load(), Coalesced: s.coalesced.Load(), Dropped: s.dropped.Load(), Slow: s.slow.Load(),
-		Injected: s.injected.Load(), Denied: s.denied.Load(), Malformed: s.malformed.Load()}
+		Injected: s.injected.Load(), Denied: s.denied.Load(), RateLimited: s.limited.Load(), Malformed: s.malformed.Load()}
 }
 
 // Close ends the subscriptions and closes every WebSocket client, and

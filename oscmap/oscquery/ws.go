@@ -193,7 +193,7 @@ func (c *client) readLoop() error {
 }
 
 // input hands the messages of an OSC packet to the bridge, if the mapping's
-// allow list admits the client. Answers go back over the WebSocket. A Nil
+// allow list admits the client and its rate_limit lets the packet through. Answers go back over the WebSocket. A Nil
 // argument is dropped (a method of TYPE N is sent without arguments), and a
 // bundle's time tag is not waited for.
 func (c *client) input(data []byte) {
@@ -201,6 +201,12 @@ func (c *client) input(data []byte) {
 	if !s.allowed(c.peer.Addr()) {
 		if s.denied.Add(1) == 1 {
 			s.log.Warn("oscquery: OSC from a websocket client that the mapping's allow list does not admit: dropped (this is said once)", "peer", c.peer.String())
+		}
+		return
+	}
+	if !s.underLimit(c.peer.Addr()) {
+		if s.limited.Add(1) == 1 {
+			s.log.Warn("oscquery: OSC from a websocket client over the mapping's rate_limit: dropped (this is said once)", "peer", c.peer.String())
 		}
 		return
 	}
@@ -250,6 +256,15 @@ func (s *Server) hostAllowed(host string) bool {
 		}
 	}
 	return false
+}
+
+// underLimit takes a token from addr's bucket of the mapping's rate_limit
+// (its allow entry's, or the file's), as the UDP socket does for each
+// datagram, and reports whether there was one.
+func (s *Server) underLimit(addr netip.Addr) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limit == nil || s.limit.Allow(addr)
 }
 
 // allowed reports whether the mapping's allow list admits addr, as the
