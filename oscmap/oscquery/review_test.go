@@ -95,3 +95,22 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("10 frames at once with rate_limit {rate: 1, burst: 2}: stats %+v, want at most 3 injected", st)
 	}
 }
+
+// TestMethodsOffNotDescribed: with oscgpio_methods read_only or off the
+// bridge refuses /oscgpio/sync and /oscgpio/heartbeat, so the namespace
+// does not offer them (a client would show controls that do nothing).
+func TestMethodsOffNotDescribed(t *testing.T) {
+	for _, methods := range []string{"read_only", "off"} {
+		cfg := parseMapping(t, "oscgpio_methods: "+methods+"\noutputs:\n  - {name: led, pin: GPIO17, address: /led}\n")
+		e := start(t, cfg, Options{})
+		for _, path := range []string{"/oscgpio/sync", "/oscgpio/heartbeat"} {
+			if code, body := e.get(t, path); code != http.StatusNotFound {
+				t.Errorf("oscgpio_methods: %s: GET %s: %d %s, want 404", methods, path, code, body)
+			}
+		}
+	}
+	e := start(t, parseMapping(t, "outputs:\n  - {name: led, pin: GPIO17, address: /led}\n"), Options{})
+	if c := e.getJSON(t, "/oscgpio/sync"); c["TYPE"] != "N" {
+		t.Errorf("GET /oscgpio/sync by default: %v", c)
+	}
+}
