@@ -1,7 +1,9 @@
 package oscquery
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -112,5 +114,27 @@ func TestMethodsOffNotDescribed(t *testing.T) {
 	e := start(t, parseMapping(t, "outputs:\n  - {name: led, pin: GPIO17, address: /led}\n"), Options{})
 	if c := e.getJSON(t, "/oscgpio/sync"); c["TYPE"] != "N" {
 		t.Errorf("GET /oscgpio/sync by default: %v", c)
+	}
+}
+
+// TestCloseSilentClient: a client that went silent (a phone that left the
+// network: it never answers the closing handshake) does not hold up Close,
+// which the bridge's shutdown waits for before the outputs go safe.
+func TestCloseSilentClient(t *testing.T) {
+	e := start(t, loadMapping(t, "testdata/mapping.yaml"), Options{})
+	c, err := net.Dial("tcp", e.http.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v %v", resp, err)
+	}
+	begin := time.Now()
+	e.srv.Close()
+	if d := time.Since(begin); d > 2*time.Second {
+		t.Errorf("Close took %v with one silent client", d)
 	}
 }

@@ -202,7 +202,8 @@ func (s *Server) Stats() Stats {
 }
 
 // Close ends the subscriptions and closes every WebSocket client, and
-// waits for their goroutines. Requests after it get 503.
+// waits for their goroutines: a client that has not answered the closing
+// handshake within a second is cut off. Requests after it get 503.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -220,9 +221,27 @@ func (s *Server) Close() error {
 	for _, c := range clients {
 		c.close(statusGoingAway, "the bridge is stopping")
 	}
-	s.wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(closeGrace):
+		// A client that does not answer the closing handshake (gone from
+		// the network) would hold Close for 5 to 10 s.
+		for _, c := range clients {
+			c.cut()
+		}
+		<-done
+	}
 	return nil
 }
+
+// closeGrace is how long Close waits for clients to answer the closing
+// handshake before it cuts their connections.
+const closeGrace = time.Second
 
 // The attributes a node may be asked for (?VALUE ...).
 var attributes = map[string]bool{"FULL_PATH": true, "CONTENTS": true, "TYPE": true, "VALUE": true, "RANGE": true,

@@ -1,6 +1,7 @@
 package oscquery
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,6 +43,7 @@ type client struct {
 	listen map[string]bool // guarded by s.mu
 
 	mu          sync.Mutex // guards what follows; taken after s.mu, never before
+	raw         net.Conn   // conn's TCP connection, closed by Close when a client does not answer the closing handshake
 	pending     map[string][]any
 	last        map[string]time.Time // when a frame last went for a path
 	changedPath string               // a PATH_CHANGED to send, "" when none
@@ -88,14 +90,15 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}()
 
-	conn, err := websocket.Accept(w, r, nil) // same origin only: a web page elsewhere cannot drive the pins
+	hw := &hijackWriter{ResponseWriter: w}
+	conn, err := websocket.Accept(hw, r, nil) // same origin only: a web page elsewhere cannot drive the pins
 	if err != nil {
 		s.log.Warn("oscquery: websocket handshake failed", "peer", r.RemoteAddr, "err", err)
 		return
 	}
 	conn.SetReadLimit(s.opt.MaxMessage)
 	c.mu.Lock()
-	c.conn = conn
+	c.conn, c.raw = conn, hw.conn
 	c.mu.Unlock()
 	if c.ctx.Err() != nil { // Close came during the handshake
 		conn.Close(statusGoingAway, "the bridge is stopping")
@@ -122,6 +125,32 @@ func closeReason(err error) string {
 		return st.String()
 	}
 	return err.Error()
+}
+
+// hijackWriter is the ResponseWriter given to websocket.Accept: it keeps
+// the connection that Accept takes over, so that Close can cut it.
+type hijackWriter struct {
+	http.ResponseWriter
+	conn net.Conn
+}
+
+func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	h.conn = conn
+	return conn, rw, err
+}
+
+func (h *hijackWriter) Unwrap() http.ResponseWriter { return h.ResponseWriter }
+
+// cut closes the client's TCP connection at once, without the closing
+// handshake.
+func (c *client) cut() {
+	c.mu.Lock()
+	raw := c.raw
+	c.mu.Unlock()
+	if raw != nil {
+		raw.Close()
+	}
 }
 
 // close ends the connection once, with code and reason.
