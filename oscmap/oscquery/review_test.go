@@ -138,3 +138,30 @@ func TestCloseSilentClient(t *testing.T) {
 		t.Errorf("Close took %v with one silent client", d)
 	}
 }
+
+// TestReloadForgetsLastValue: a reload that puts another point at a path
+// (an output renamed) does not keep the old point's last value there, which
+// would swallow the new point's first change when it happens to be equal.
+func TestReloadForgetsLastValue(t *testing.T) {
+	// led's safe level is on: its removal leaves /led's last value on.
+	e := start(t, parseMapping(t, "outputs:\n  - {name: led, pin: GPIO17, address: /led, safe: on}\n"), Options{})
+	w := e.dial(t)
+	w.command("LISTEN", "/led")
+	w.sync("/led")
+	e.udp(t, osc.NewMessage("/led", int32(1)))
+	if f := w.next(); f != "/led T #T" {
+		t.Fatalf("/led 1: %q", f)
+	}
+	if err := e.b.Apply(parseMapping(t, "outputs:\n  - {name: lamp, pin: GPIO17, address: /led}\n")); err != nil {
+		t.Fatal(err)
+	}
+	if f := w.next(); f != `{"COMMAND":"PATH_CHANGED","DATA":"/led"}` {
+		t.Fatalf("after the rename: %q", f)
+	}
+	e.waitPoint(t, "lamp", 0)
+	e.udp(t, osc.NewMessage("/led", int32(1)))
+	e.waitPoint(t, "lamp", 1)
+	if f := w.next(); f != "/led T #T" {
+		t.Fatalf("the new point's first change, on: %q", f)
+	}
+}

@@ -164,8 +164,15 @@ func (s *Server) setConfig(cfg *config.Config) *tree {
 	defer s.mu.Unlock()
 	old := s.tree
 	s.tree, s.allow, s.limit = t, allow, limit
+	// A path keeps its last value only if the same point still gives it the
+	// same way: another point's would swallow the new one's first change.
 	for p := range s.last {
-		if n := t.byPath[p]; n == nil || n.m == nil || n.m.value == valueNone {
+		n := t.byPath[p]
+		var o *node
+		if old != nil {
+			o = old.byPath[p]
+		}
+		if n == nil || n.m == nil || n.m.value == valueNone || o == nil || o.m == nil || o.m.point != n.m.point || o.m.value != n.m.value {
 			delete(s.last, p)
 		}
 	}
