@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -163,5 +165,34 @@ func TestReloadForgetsLastValue(t *testing.T) {
 	e.waitPoint(t, "lamp", 1)
 	if f := w.next(); f != "/led T #T" {
 		t.Fatalf("the new point's first change, on: %q", f)
+	}
+}
+
+// countHandler counts the records logged at Info and above.
+type countHandler struct{ n *atomic.Int64 }
+
+func (h countHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
+func (h countHandler) Handle(context.Context, slog.Record) error    { h.n.Add(1); return nil }
+func (h countHandler) WithAttrs([]slog.Attr) slog.Handler           { return h }
+func (h countHandler) WithGroup(string) slog.Handler                { return h }
+
+// TestConnectionLinesBudgeted: a web page of another origin that retries
+// its WebSocket in a loop (or a client that reconnects in one) does not
+// write a log line per attempt: the lines about single clients are
+// bounded, as the bridge's lines about single messages are.
+func TestConnectionLinesBudgeted(t *testing.T) {
+	var n atomic.Int64
+	e := start(t, loadMapping(t, "testdata/mapping.yaml"), Options{Logger: slog.New(countHandler{&n})})
+	begin := time.Now()
+	for range 200 {
+		if _, resp, err := e.dialAs(t, "127.0.0.1", "http://evil.example"); err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("a cross-origin WebSocket: %v %v, want 403", err, resp)
+		}
+	}
+	for range 50 {
+		e.dial(t).conn.CloseNow()
+	}
+	if max := 10*int64(time.Since(begin).Seconds()+1) + 5; n.Load() > max {
+		t.Errorf("%d log lines for 250 connection attempts in %v, want at most %d", n.Load(), time.Since(begin), max)
 	}
 }

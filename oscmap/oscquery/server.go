@@ -23,6 +23,7 @@ import (
 
 	"github.com/oscgpio/oscgpio/config"
 	"github.com/oscgpio/oscgpio/oscmap"
+	"github.com/oscgpio/oscgpio/oscmap/logs"
 	"github.com/oscgpio/oscgpio/oscmap/transport"
 )
 
@@ -91,7 +92,8 @@ type Server struct {
 	wg                     sync.WaitGroup
 
 	refused, sent, coalesced, dropped, slow, injected, denied, limited, malformed atomic.Uint64
-	rebound                                                                       atomic.Bool // a web page was refused for its Host: said once
+	rebound                                                                       atomic.Bool  // a web page was refused for its Host: said once
+	lines                                                                         *logs.Budget // lines about single clients
 }
 
 // New makes a server for b's namespace, kept up to date across reloads.
@@ -119,6 +121,9 @@ func New(b *oscmap.Bridge, opt Options) *Server {
 		opt.WriteTimeout = 5 * time.Second
 	}
 	s := &Server{b: b, name: opt.Name, log: opt.Logger, opt: opt, clients: map[*client]struct{}{}, last: map[string]any{}}
+	s.lines = logs.NewBudget(connLinesPerSecond, func(n int) {
+		s.log.Warn(fmt.Sprintf("oscquery: %d log lines about single websocket clients not shown in the last second (a client or a web page retrying in a loop?)", n), "not_shown", n)
+	})
 	s.cancelApply = b.OnApply(s.applied)
 	s.setConfig(b.Config())
 	s.cancelSub = b.SubscribePoints(s.changed)
@@ -245,6 +250,9 @@ func (s *Server) Close() error {
 	}
 	return nil
 }
+
+// connLinesPerSecond bounds the log lines about single WebSocket clients.
+const connLinesPerSecond = 10
 
 // closeGrace is how long Close waits for clients to answer the closing
 // handshake before it cuts their connections.

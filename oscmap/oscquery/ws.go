@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -70,7 +71,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		if full {
 			s.refused.Add(1)
-			s.log.Warn("oscquery: websocket client refused: too many clients", "peer", r.RemoteAddr, "max", s.opt.MaxClients)
+			s.connLine(slog.LevelWarn, "oscquery: websocket client refused: too many clients", "peer", r.RemoteAddr, "max", s.opt.MaxClients)
 			http.Error(w, "too many OSCQuery WebSocket clients; try again later", http.StatusServiceUnavailable)
 			return
 		}
@@ -93,7 +94,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	hw := &hijackWriter{ResponseWriter: w}
 	conn, err := websocket.Accept(hw, r, nil) // same origin only: a web page elsewhere cannot drive the pins
 	if err != nil {
-		s.log.Warn("oscquery: websocket handshake failed", "peer", r.RemoteAddr, "err", err)
+		s.connLine(slog.LevelWarn, "oscquery: websocket handshake failed", "peer", r.RemoteAddr, "err", err)
 		return
 	}
 	conn.SetReadLimit(s.opt.MaxMessage)
@@ -104,7 +105,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		conn.Close(statusGoingAway, "the bridge is stopping")
 		return
 	}
-	s.log.Info("oscquery: websocket client connected", "peer", r.RemoteAddr, "path", r.URL.Path)
+	s.connLine(slog.LevelInfo, "oscquery: websocket client connected", "peer", r.RemoteAddr, "path", r.URL.Path)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -114,7 +115,16 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	c.cancel() // the writer stops
 	<-done
 	c.close(websocket.StatusNormalClosure, "")
-	s.log.Info("oscquery: websocket client gone", "peer", r.RemoteAddr, "reason", closeReason(err))
+	s.connLine(slog.LevelInfo, "oscquery: websocket client gone", "peer", r.RemoteAddr, "reason", closeReason(err))
+}
+
+// connLine logs a line about one client (connected, gone, refused...)
+// within the budget of such lines, so a client or a web page that retries
+// in a loop cannot flood the log.
+func (s *Server) connLine(level slog.Level, msg string, args ...any) {
+	if s.log.Enabled(context.Background(), level) && s.lines.Allow() {
+		s.log.Log(context.Background(), level, msg, args...)
+	}
 }
 
 func closeReason(err error) string {
@@ -453,7 +463,7 @@ func (c *client) writeLoop() {
 			if err != nil {
 				if timedOut {
 					s.slow.Add(1)
-					s.log.Warn("oscquery: websocket client too slow: closed", "peer", c.peer.String(), "timeout", s.opt.WriteTimeout)
+					s.connLine(slog.LevelWarn, "oscquery: websocket client too slow: closed", "peer", c.peer.String(), "timeout", s.opt.WriteTimeout)
 					c.close(websocket.StatusPolicyViolation, "too slow")
 				} else {
 					c.close(websocket.StatusInternalError, "write failed")
