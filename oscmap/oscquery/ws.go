@@ -144,12 +144,15 @@ type hijackWriter struct {
 	conn net.Conn
 }
 
+// Hijack takes the connection over, as the wrapped ResponseWriter does, and
+// keeps it.
 func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, rw, err := http.NewResponseController(h.ResponseWriter).Hijack()
 	h.conn = conn
 	return conn, rw, err
 }
 
+// Unwrap returns the wrapped ResponseWriter (for http.ResponseController).
 func (h *hijackWriter) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
 // cut closes the client's TCP connection at once, without the closing
@@ -232,9 +235,10 @@ func (c *client) readLoop() error {
 }
 
 // input hands the messages of an OSC packet to the bridge, if the mapping's
-// allow list admits the client and its rate_limit lets the packet through. Answers go back over the WebSocket. A Nil
-// argument is dropped (a method of TYPE N is sent without arguments), and a
-// bundle's time tag is not waited for.
+// allow list admits the client and its rate_limit lets the packet through.
+// Answers go back over the WebSocket. A Nil argument is dropped (a method
+// of TYPE N is sent without arguments), and a bundle's time tag is not
+// waited for.
 func (c *client) input(data []byte) {
 	s := c.s
 	if !s.allowed(c.peer.Addr()) {
