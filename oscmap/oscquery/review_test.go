@@ -34,19 +34,19 @@ func (e *env) dialAs(t *testing.T, host, origin string) (*websocket.Conn, *http.
 // TestDNSRebindingRefused: a page of another site whose name was rebound to
 // the bridge's address (DNS rebinding: Origin and Host then agree) cannot
 // open the WebSocket, whose binary frames drive the pins. A browser that
-// names the bridge by an address, localhost, a .local name, a name without
-// a dot, or one of Options.Hosts gets it.
+// names the bridge by an address, localhost, a .local (.lan, .home.arpa)
+// name, a name without a dot, or one of Options.Hosts gets it.
 func TestDNSRebindingRefused(t *testing.T) {
 	e := start(t, loadMapping(t, "testdata/mapping.yaml"), Options{Hosts: []string{"pi.theatre.example"}})
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(e.url, "http://"))
-	for _, host := range []string{"evil.example", "rebind.attacker.example", "pi.theatre.example.evil.example"} {
+	for _, host := range []string{"evil.example", "rebind.attacker.example", "pi.theatre.example.evil.example", "local.evil.example", "pi.notlocal", "pi.evil-lan"} {
 		h := host + ":" + port
 		_, resp, err := e.dialAs(t, h, "http://"+h)
 		if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 			t.Errorf("a page of http://%s (rebound to the bridge): %v %v, want 403", h, err, resp)
 		}
 	}
-	for _, host := range []string{"127.0.0.1", "[::1]", "localhost", "stage-pi", "stage-pi.local", "stage-pi.local.", "PI.theatre.example"} {
+	for _, host := range []string{"127.0.0.1", "[::1]", "localhost", "stage-pi", "stage-pi.local", "stage-pi.local.", "stage-pi.lan", "stage-pi.home.arpa", "PI.theatre.example"} {
 		h := host + ":" + port
 		if _, _, err := e.dialAs(t, h, "http://"+h); err != nil {
 			t.Errorf("a page of http://%s: %v, want the WebSocket", h, err)

@@ -49,8 +49,8 @@ type Options struct {
 	// Hosts are further names (DNS names with a dot, "pi.example.org") by
 	// which a browser may reach the server and open its WebSocket. A web
 	// page (a request with an Origin) may open it only when it reached the
-	// server by an address, localhost, a .local name, a name without a dot,
-	// or one of these: another name could be an attacker's rebound to the
+	// server by an address, localhost, a name without a dot, a name under
+	// .local, .lan, .home.arpa, .internal or .localdomain, or one of these: another name could be an attacker's rebound to the
 	// bridge (DNS rebinding), whose page would then drive the pins.
 	Hosts []string
 }

@@ -273,12 +273,17 @@ func (c *client) input(data []byte) {
 	}
 }
 
+// localSuffixes end the names that no public DNS answers for (mDNS, and
+// the names home routers and RFC 6761/8375 keep local): an attacker cannot
+// make one resolve to the bridge.
+var localSuffixes = []string{".localhost", ".local", ".lan", ".home.arpa", ".internal", ".localdomain"}
+
 // hostAllowed reports whether host (a Host header, with or without a port)
 // is a name a browser may use to open the WebSocket: an IP address,
-// localhost or a name under .localhost, a .local (mDNS) name, a name
-// without a dot (the LAN's own), or one of Options.Hosts. Any other DNS name
-// could be an attacker's that now resolves to the bridge (DNS rebinding):
-// the page's Origin would then match its Host.
+// localhost, a name without a dot (the LAN's own), a name under one of
+// localSuffixes (stage-pi.local), or one of Options.Hosts. Any other DNS
+// name could be an attacker's that now resolves to the bridge (DNS
+// rebinding): the page's Origin would then match its Host.
 func (s *Server) hostAllowed(host string) bool {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
@@ -290,8 +295,13 @@ func (s *Server) hostAllowed(host string) bool {
 	if _, err := netip.ParseAddr(host); err == nil {
 		return true
 	}
-	if !strings.Contains(host, ".") || host == "localhost" || strings.HasSuffix(host, ".localhost") || strings.HasSuffix(host, ".local") {
+	if !strings.Contains(host, ".") {
 		return true
+	}
+	for _, suffix := range localSuffixes {
+		if strings.HasSuffix(host, suffix) {
+			return true
+		}
 	}
 	for _, h := range s.opt.Hosts {
 		if strings.EqualFold(strings.TrimSuffix(h, "."), host) {
