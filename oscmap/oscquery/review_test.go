@@ -82,7 +82,7 @@ func TestAllowListAsUDP(t *testing.T) {
 // as it bounds a UDP sender's: a frame (a datagram) over it is dropped and
 // counted, so one client cannot keep the engine busy.
 func TestRateLimit(t *testing.T) {
-	cfg := parseMapping(t, "rate_limit: {rate: 1, burst: 2}\noutputs:\n  - {name: led, pin: GPIO17, address: /led}\n")
+	cfg := parseMapping(t, "rate_limit: {rate: 0.1, burst: 2}\noutputs:\n  - {name: led, pin: GPIO17, address: /led}\n")
 	e := start(t, cfg, Options{})
 	w := e.dial(t)
 	for range 10 {
@@ -96,7 +96,7 @@ func TestRateLimit(t *testing.T) {
 		time.Sleep(2 * time.Millisecond)
 	}
 	if st := e.srv.Stats(); st.Injected > 3 || st.RateLimited < 7 {
-		t.Errorf("10 frames at once with rate_limit {rate: 1, burst: 2}: stats %+v, want at most 3 injected", st)
+		t.Errorf("10 frames at once with rate_limit {rate: 0.1, burst: 2}: stats %+v, want at most 3 injected", st)
 	}
 }
 
@@ -192,7 +192,7 @@ func TestConnectionLinesBudgeted(t *testing.T) {
 	for range 50 {
 		e.dial(t).conn.CloseNow()
 	}
-	if max := 10*int64(time.Since(begin).Seconds()+1) + 5; n.Load() > max {
+	if max := 11*int64(time.Since(begin).Seconds()+1) + 5; n.Load() > max { // 10 a second, and the line a second saying how many were not shown
 		t.Errorf("%d log lines for 250 connection attempts in %v, want at most %d", n.Load(), time.Since(begin), max)
 	}
 }
