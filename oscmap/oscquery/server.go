@@ -23,6 +23,8 @@ import (
 
 	"github.com/oscgpio/oscgpio/config"
 	"github.com/oscgpio/oscgpio/oscmap"
+	"github.com/oscgpio/oscgpio/oscmap/logs"
+	"github.com/oscgpio/oscgpio/oscmap/transport"
 )
 
 // Options adjusts a Server.
@@ -44,6 +46,13 @@ type Options struct {
 	// WriteTimeout is how long a frame may take to reach a client before
 	// the client is closed as too slow. 0 means 5 s.
 	WriteTimeout time.Duration
+	// Hosts are further names (DNS names with a dot, "pi.example.org") by
+	// which a browser may reach the server and open its WebSocket. A web
+	// page (a request with an Origin) may open it only when it reached the
+	// server by an address, localhost, a name without a dot, a name under
+	// .local, .lan, .home.arpa, .internal or .localdomain, or one of these: another name could be an attacker's rebound to the
+	// bridge (DNS rebinding), whose page would then drive the pins.
+	Hosts []string
 }
 
 // Stats are a Server's running totals.
@@ -56,7 +65,11 @@ type Stats struct {
 	Slow      uint64 // clients closed because a frame took longer than WriteTimeout
 	Injected  uint64 // OSC messages from clients handed to the bridge
 	Denied    uint64 // OSC packets from clients the mapping's allow list refuses
-	Malformed uint64 // binary frames that are not OSC, and text frames that are not a command
+	// RateLimited counts OSC packets (binary frames) dropped by the
+	// mapping's rate_limit, applied to each client address as the UDP
+	// socket applies it to each sender.
+	RateLimited uint64
+	Malformed   uint64 // binary frames that are not OSC, and text frames that are not a command
 }
 
 // A Server answers OSCQuery requests about one bridge. Create it with New,
@@ -69,7 +82,8 @@ type Server struct {
 
 	mu      sync.Mutex
 	tree    *tree
-	allow   []netip.Prefix // the mapping's allow list; empty admits everyone
+	allow   *transport.Allow   // the mapping's allow list, read as the UDP socket reads it; nil admits everyone
+	limit   *transport.Limiter // the mapping's rate_limit per client address; nil when it has none
 	clients map[*client]struct{}
 	last    map[string]any // the last value of each path with one, so an unchanged one is not sent again
 	closed  bool
@@ -77,7 +91,9 @@ type Server struct {
 	cancelSub, cancelApply func()
 	wg                     sync.WaitGroup
 
-	refused, sent, coalesced, dropped, slow, injected, denied, malformed atomic.Uint64
+	refused, sent, coalesced, dropped, slow, injected, denied, limited, malformed atomic.Uint64
+	rebound                                                                       atomic.Bool  // a web page was refused for its Host: said once
+	lines                                                                         *logs.Budget // lines about single clients
 }
 
 // New makes a server for b's namespace, kept up to date across reloads.
@@ -105,6 +121,9 @@ func New(b *oscmap.Bridge, opt Options) *Server {
 		opt.WriteTimeout = 5 * time.Second
 	}
 	s := &Server{b: b, name: opt.Name, log: opt.Logger, opt: opt, clients: map[*client]struct{}{}, last: map[string]any{}}
+	s.lines = logs.NewBudget(connLinesPerSecond, func(n int) {
+		s.log.Warn(fmt.Sprintf("oscquery: %d log lines about single websocket clients not shown in the last second (a client or a web page retrying in a loop?)", n), "not_shown", n)
+	})
 	s.cancelApply = b.OnApply(s.applied)
 	s.setConfig(b.Config())
 	s.cancelSub = b.SubscribePoints(s.changed)
@@ -119,16 +138,46 @@ func (s *Server) setConfig(cfg *config.Config) *tree {
 		live[p.Name] = true
 	}
 	t := buildTree(cfg, live)
-	var allow []netip.Prefix
+	var allow *transport.Allow
+	var limit *transport.Limiter
+	var per []transport.PrefixRateLimit
 	for _, e := range cfg.Allow {
-		allow = append(allow, e.Net)
+		if e.RateLimit != nil {
+			per = append(per, transport.PrefixRateLimit{Prefix: e.Net, RateLimit: transport.RateLimit{Rate: e.RateLimit.Rate, Burst: e.RateLimit.Burst}})
+		}
+	}
+	if cfg.RateLimit != nil || len(per) > 0 {
+		var def transport.RateLimit
+		if cfg.RateLimit != nil {
+			def = transport.RateLimit{Rate: cfg.RateLimit.Rate, Burst: cfg.RateLimit.Burst}
+		}
+		limit = transport.NewLimiter(def, per, nil)
+	}
+	if len(cfg.Allow) > 0 {
+		var prefixes []netip.Prefix
+		for _, e := range cfg.Allow {
+			prefixes = append(prefixes, e.Net)
+		}
+		var err error
+		if allow, err = transport.NewAllow(prefixes...); err != nil {
+			// The bridge refuses such a mapping; admit no one rather than everyone.
+			s.log.Error("oscquery: the mapping's allow list is invalid: OSC over the WebSocket is refused to everyone", "err", err)
+			allow = &transport.Allow{}
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.tree
-	s.tree, s.allow = t, allow
+	s.tree, s.allow, s.limit = t, allow, limit
+	// A path keeps its last value only if the same point still gives it the
+	// same way: another point's would swallow the new one's first change.
 	for p := range s.last {
-		if n := t.byPath[p]; n == nil || n.m == nil || n.m.value == valueNone {
+		n := t.byPath[p]
+		var o *node
+		if old != nil {
+			o = old.byPath[p]
+		}
+		if n == nil || n.m == nil || n.m.value == valueNone || o == nil || o.m == nil || o.m.point != n.m.point || o.m.value != n.m.value {
 			delete(s.last, p)
 		}
 	}
@@ -161,11 +210,12 @@ func (s *Server) Stats() Stats {
 	n := len(s.clients)
 	s.mu.Unlock()
 	return Stats{Clients: n, Refused: s.refused.Load(), Sent: s.sent.Load(), Coalesced: s.coalesced.Load(), Dropped: s.dropped.Load(), Slow: s.slow.Load(),
-		Injected: s.injected.Load(), Denied: s.denied.Load(), Malformed: s.malformed.Load()}
+		Injected: s.injected.Load(), Denied: s.denied.Load(), RateLimited: s.limited.Load(), Malformed: s.malformed.Load()}
 }
 
 // Close ends the subscriptions and closes every WebSocket client, and
-// waits for their goroutines. Requests after it get 503.
+// waits for their goroutines: a client that has not answered the closing
+// handshake within a second is cut off. Requests after it get 503.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -183,9 +233,30 @@ func (s *Server) Close() error {
 	for _, c := range clients {
 		c.close(statusGoingAway, "the bridge is stopping")
 	}
-	s.wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(closeGrace):
+		// A client that does not answer the closing handshake (gone from
+		// the network) would hold Close for 5 to 10 s.
+		for _, c := range clients {
+			c.cut()
+		}
+		<-done
+	}
 	return nil
 }
+
+// connLinesPerSecond bounds the log lines about single WebSocket clients.
+const connLinesPerSecond = 10
+
+// closeGrace is how long Close waits for clients to answer the closing
+// handshake before it cuts their connections.
+const closeGrace = time.Second
 
 // The attributes a node may be asked for (?VALUE ...).
 var attributes = map[string]bool{"FULL_PATH": true, "CONTENTS": true, "TYPE": true, "VALUE": true, "RANGE": true,

@@ -118,7 +118,8 @@ func (t *tree) add(path string, m *method) {
 // below every address, but a client such as Chataigne shows a node with
 // CONTENTS as a group, not as a control: a second address is a plain
 // control there); every input address (with /hold when it has a hold time);
-// and the bridge's /oscgpio/heartbeat and /oscgpio/sync. A point that is
+// and the bridge's /oscgpio/heartbeat and /oscgpio/sync (unless the
+// mapping's oscgpio_methods turns them off). A point that is
 // not running (live says so: a reload could not open its pin) is left out,
 // as the engine does not route it. A nil live takes every point.
 func buildTree(cfg *config.Config, live map[string]bool) *tree {
@@ -184,8 +185,11 @@ func buildTree(cfg *config.Config, live map[string]bool) *tree {
 			t.add(in.Address, m)
 		}
 	}
-	t.add("/oscgpio/heartbeat", &method{typ: "N", access: accessWrite, desc: "heartbeat (re-arms the watchdogs)"})
-	t.add("/oscgpio/sync", &method{typ: "N", access: accessWrite, desc: "sync (sends every value to its feedback)"})
+	// oscgpio_methods read_only or off refuses these two.
+	if cfg.Methods == "" || cfg.Methods == config.MethodsAll {
+		t.add("/oscgpio/heartbeat", &method{typ: "N", access: accessWrite, desc: "heartbeat (re-arms the watchdogs)"})
+		t.add("/oscgpio/sync", &method{typ: "N", access: accessWrite, desc: "sync (sends every value to its feedback)"})
+	}
 	return t
 }
 

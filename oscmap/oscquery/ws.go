@@ -1,9 +1,12 @@
 package oscquery
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -41,6 +44,7 @@ type client struct {
 	listen map[string]bool // guarded by s.mu
 
 	mu          sync.Mutex // guards what follows; taken after s.mu, never before
+	raw         net.Conn   // conn's TCP connection, closed by Close when a client does not answer the closing handshake
 	pending     map[string][]any
 	last        map[string]time.Time // when a frame last went for a path
 	changedPath string               // a PATH_CHANGED to send, "" when none
@@ -53,13 +57,21 @@ type client struct {
 // serveWS upgrades r and serves the client until it goes.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	peer, _ := netip.ParseAddrPort(r.RemoteAddr)
+	if r.Header.Get("Origin") != "" && !s.hostAllowed(r.Host) {
+		if s.rebound.CompareAndSwap(false, true) {
+			s.log.Warn("oscquery: websocket refused to a web page that reached the bridge by a DNS name (it could be another site rebound to this address): give the name to the server's Hosts to allow it (this is said once)",
+				"host", r.Host, "origin", r.Header.Get("Origin"), "peer", r.RemoteAddr)
+		}
+		http.Error(w, "a web page may open this WebSocket only at an address, localhost, a .local name or a configured host name, not "+r.Host, http.StatusForbidden)
+		return
+	}
 	s.mu.Lock()
 	if s.closed || len(s.clients) >= s.opt.MaxClients {
 		full := !s.closed
 		s.mu.Unlock()
 		if full {
 			s.refused.Add(1)
-			s.log.Warn("oscquery: websocket client refused: too many clients", "peer", r.RemoteAddr, "max", s.opt.MaxClients)
+			s.connLine(slog.LevelWarn, "oscquery: websocket client refused: too many clients", "peer", r.RemoteAddr, "max", s.opt.MaxClients)
 			http.Error(w, "too many OSCQuery WebSocket clients; try again later", http.StatusServiceUnavailable)
 			return
 		}
@@ -79,20 +91,21 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}()
 
-	conn, err := websocket.Accept(w, r, nil) // same origin only: a web page elsewhere cannot drive the pins
+	hw := &hijackWriter{ResponseWriter: w}
+	conn, err := websocket.Accept(hw, r, nil) // same origin only: a web page elsewhere cannot drive the pins
 	if err != nil {
-		s.log.Warn("oscquery: websocket handshake failed", "peer", r.RemoteAddr, "err", err)
+		s.connLine(slog.LevelWarn, "oscquery: websocket handshake failed", "peer", r.RemoteAddr, "err", err)
 		return
 	}
 	conn.SetReadLimit(s.opt.MaxMessage)
 	c.mu.Lock()
-	c.conn = conn
+	c.conn, c.raw = conn, hw.conn
 	c.mu.Unlock()
 	if c.ctx.Err() != nil { // Close came during the handshake
 		conn.Close(statusGoingAway, "the bridge is stopping")
 		return
 	}
-	s.log.Info("oscquery: websocket client connected", "peer", r.RemoteAddr, "path", r.URL.Path)
+	s.connLine(slog.LevelInfo, "oscquery: websocket client connected", "peer", r.RemoteAddr, "path", r.URL.Path)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -102,7 +115,16 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	c.cancel() // the writer stops
 	<-done
 	c.close(websocket.StatusNormalClosure, "")
-	s.log.Info("oscquery: websocket client gone", "peer", r.RemoteAddr, "reason", closeReason(err))
+	s.connLine(slog.LevelInfo, "oscquery: websocket client gone", "peer", r.RemoteAddr, "reason", closeReason(err))
+}
+
+// connLine logs a line about one client (connected, gone, refused...)
+// within the budget of such lines, so a client or a web page that retries
+// in a loop cannot flood the log.
+func (s *Server) connLine(level slog.Level, msg string, args ...any) {
+	if s.log.Enabled(context.Background(), level) && s.lines.Allow() {
+		s.log.Log(context.Background(), level, msg, args...)
+	}
 }
 
 func closeReason(err error) string {
@@ -113,6 +135,35 @@ func closeReason(err error) string {
 		return st.String()
 	}
 	return err.Error()
+}
+
+// hijackWriter is the ResponseWriter given to websocket.Accept: it keeps
+// the connection that Accept takes over, so that Close can cut it.
+type hijackWriter struct {
+	http.ResponseWriter
+	conn net.Conn
+}
+
+// Hijack takes the connection over, as the wrapped ResponseWriter does, and
+// keeps it.
+func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	h.conn = conn
+	return conn, rw, err
+}
+
+// Unwrap returns the wrapped ResponseWriter (for http.ResponseController).
+func (h *hijackWriter) Unwrap() http.ResponseWriter { return h.ResponseWriter }
+
+// cut closes the client's TCP connection at once, without the closing
+// handshake.
+func (c *client) cut() {
+	c.mu.Lock()
+	raw := c.raw
+	c.mu.Unlock()
+	if raw != nil {
+		raw.Close()
+	}
 }
 
 // close ends the connection once, with code and reason.
@@ -184,14 +235,21 @@ func (c *client) readLoop() error {
 }
 
 // input hands the messages of an OSC packet to the bridge, if the mapping's
-// allow list admits the client. Answers go back over the WebSocket. A Nil
-// argument is dropped (a method of TYPE N is sent without arguments), and a
-// bundle's time tag is not waited for.
+// allow list admits the client and its rate_limit lets the packet through.
+// Answers go back over the WebSocket. A Nil argument is dropped (a method
+// of TYPE N is sent without arguments), and a bundle's time tag is not
+// waited for.
 func (c *client) input(data []byte) {
 	s := c.s
 	if !s.allowed(c.peer.Addr()) {
 		if s.denied.Add(1) == 1 {
 			s.log.Warn("oscquery: OSC from a websocket client that the mapping's allow list does not admit: dropped (this is said once)", "peer", c.peer.String())
+		}
+		return
+	}
+	if !s.underLimit(c.peer.Addr()) {
+		if s.limited.Add(1) == 1 {
+			s.log.Warn("oscquery: OSC from a websocket client over the mapping's rate_limit: dropped (this is said once)", "peer", c.peer.String())
 		}
 		return
 	}
@@ -215,20 +273,59 @@ func (c *client) input(data []byte) {
 	}
 }
 
-// allowed reports whether the mapping's allow list admits addr.
-func (s *Server) allowed(addr netip.Addr) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.allow) == 0 {
+// localSuffixes end the names that no public DNS answers for (mDNS, and
+// the names home routers and RFC 6761/8375 keep local): an attacker cannot
+// make one resolve to the bridge.
+var localSuffixes = []string{".localhost", ".local", ".lan", ".home.arpa", ".internal", ".localdomain"}
+
+// hostAllowed reports whether host (a Host header, with or without a port)
+// is a name a browser may use to open the WebSocket: an IP address,
+// localhost, a name without a dot (the LAN's own), a name under one of
+// localSuffixes (stage-pi.local), or one of Options.Hosts. Any other DNS
+// name could be an attacker's that now resolves to the bridge (DNS
+// rebinding): the page's Origin would then match its Host.
+func (s *Server) hostAllowed(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
+	if host == "" {
+		return false
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
 		return true
 	}
-	addr = addr.Unmap()
-	for _, p := range s.allow {
-		if p.Contains(addr) {
+	if !strings.Contains(host, ".") {
+		return true
+	}
+	for _, suffix := range localSuffixes {
+		if strings.HasSuffix(host, suffix) {
+			return true
+		}
+	}
+	for _, h := range s.opt.Hosts {
+		if strings.EqualFold(strings.TrimSuffix(h, "."), host) {
 			return true
 		}
 	}
 	return false
+}
+
+// underLimit takes a token from addr's bucket of the mapping's rate_limit
+// (its allow entry's, or the file's), as the UDP socket does for each
+// datagram, and reports whether there was one.
+func (s *Server) underLimit(addr netip.Addr) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limit == nil || s.limit.Allow(addr)
+}
+
+// allowed reports whether the mapping's allow list admits addr, as the
+// UDP socket does (IPv4-mapped networks are IPv4 ones, zones are ignored).
+func (s *Server) allowed(addr netip.Addr) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.allow == nil || s.allow.Allows(addr)
 }
 
 // reply queues an answer of the bridge for the client. It runs under the
@@ -380,7 +477,7 @@ func (c *client) writeLoop() {
 			if err != nil {
 				if timedOut {
 					s.slow.Add(1)
-					s.log.Warn("oscquery: websocket client too slow: closed", "peer", c.peer.String(), "timeout", s.opt.WriteTimeout)
+					s.connLine(slog.LevelWarn, "oscquery: websocket client too slow: closed", "peer", c.peer.String(), "timeout", s.opt.WriteTimeout)
 					c.close(websocket.StatusPolicyViolation, "too slow")
 				} else {
 					c.close(websocket.StatusInternalError, "write failed")
