@@ -148,7 +148,9 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}()
+	reloadsDone := make(chan struct{})
 	go func() {
+		defer close(reloadsDone)
 		// A panic while reloading still leaves the outputs safe.
 		defer safeOnPanic()
 		for {
@@ -171,6 +173,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 
 	runErr := b.Run(ctx)
 	runDone()
+	<-reloadsDone // no reload (nor its dashboard move or advertising) after this
 	dash.close()
 	adv.close()
 	// Every counter, at any log level: this line is written whatever --log-level says.
