@@ -109,8 +109,12 @@ func floodMain() int {
 		}
 	}
 	mix := floodMix()
-	if os.Getenv(envFloodMix) == "small" {
+	switch os.Getenv(envFloodMix) {
+	case "small":
 		mix = [][]byte{nil}
+	case "long":
+		long, _ := codec.Encode(osc.NewMessage("/long/"+strings.Repeat("x", 60000), int32(1)))
+		mix = [][]byte{long}
 	}
 	dim := dimMessage(0)
 	sent, dims, errs := 0, 0, 0
@@ -236,7 +240,7 @@ type flooder struct {
 // A floodSpec is what one flooder sends.
 type floodSpec struct {
 	from string // source address
-	mix  string // "mixed" (floodMix) or "small" (/dim only)
+	mix  string // "mixed" (floodMix), "small" (/dim only) or "long" (a 60000-character address)
 	rate int    // datagrams a second; 0: as fast as the socket takes them
 }
 
@@ -426,6 +430,27 @@ func steadySender(t *testing.T, port int, mon *peer, d time.Duration) (rtts []ti
 	return rtts, sent
 }
 
+// accounted polls the bridge's counters from q until the datagrams it read
+// (packets) and those the kernel dropped (kernel_drops) add up to sent and
+// the queries, or wait runs out (ok false). The kernel's count is read every
+// 250 ms while datagrams arrive, so it may lag; each query is a datagram
+// that makes the bridge read it again. It returns the last counters and how
+// many queries were sent.
+func accounted(q *peer, port, sent int) (st map[string]int, queries int, ok bool) {
+	q.t.Helper()
+	for deadline := time.Now().Add(wait); ; {
+		queries++
+		st = q.stats(port)
+		if st["packets"]+st["kernel_drops"] == sent+queries {
+			return st, queries, true
+		}
+		if time.Now().After(deadline) {
+			return st, queries, false
+		}
+		time.Sleep(50 * time.Millisecond) // polling: the next read of the kernel's count
+	}
+}
+
 func percentile(d []time.Duration, p float64) time.Duration {
 	if len(d) == 0 {
 		return 0
@@ -523,20 +548,10 @@ func TestFlood(t *testing.T) {
 	// Every datagram is accounted for: read by the bridge, or dropped by the
 	// kernel (its filter, or a full buffer). The kernel's count is read
 	// every 250 ms while datagrams arrive: poll until it has caught up.
-	queries := 0
-	deadline := time.Now().Add(wait)
-	var st map[string]int
-	for {
-		queries++
-		st = query.stats(bridge.port)
-		if st["packets"]+st["kernel_drops"] == total+queries {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("counters do not account for the %d datagrams sent (%d flood and steady, %d queries): packets %d + kernel_drops %d = %d; all: %v",
-				total+queries, total, queries, st["packets"], st["kernel_drops"], st["packets"]+st["kernel_drops"], st)
-		}
-		time.Sleep(50 * time.Millisecond) // the kernel's count is read every 250 ms
+	st, queries, ok := accounted(query, bridge.port, total)
+	if !ok {
+		t.Fatalf("counters do not account for the %d datagrams sent (%d flood and steady, %d queries): packets %d + kernel_drops %d = %d; all: %v",
+			total+queries, total, queries, st["packets"], st["kernel_drops"], st["packets"]+st["kernel_drops"], st)
 	}
 	t.Logf("accounting: sent %d = packets %d + kernel_drops %d (rate_limited %d, malformed %d, denied %d, messages %d, applied %d, unmatched %d)",
 		total+queries, st["packets"], st["kernel_drops"], st["rate_limited"], st["malformed"], st["denied"], st["messages"], st["applied"], st["unmatched"])
@@ -641,27 +656,33 @@ func TestMeasureFlood(t *testing.T) {
 			rtts, steady := steadySender(t, bridge.port, mon, floodFor)
 			sent, _, fcpu := fs[0].wait(t)
 			cpu, wall, delay := procCPU(t, pid)-cpu0, time.Since(wall0), procRunDelay(pid)-delay0
-			total, queries := sent+steady, 0
-			var st map[string]int
-			for deadline := time.Now().Add(wait); ; {
-				queries++
-				st = query.stats(bridge.port)
-				if st["packets"]+st["kernel_drops"] == total+queries || time.Now().After(deadline) {
-					break
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
+			total := sent + steady
+			st, queries, ok := accounted(query, bridge.port, total)
 			read := st["packets"] - queries - steady
 			share := 100 * cpu.Seconds() / wall.Seconds()
 			t.Logf("flooder %s (nice %d, own CPU %v): sent %d (%.0f/s, its CPU %v); bridge read %d of the flood (%.0f/s, %.1f%% of it), kernel drops %d, rate limited %d; bridge CPU %v over %v = %.1f%% of a core, waiting for a CPU %v; steady sender %d/%d applied, round trip p50 %v p99 %v; accounted %v",
 				from, nice, pin, sent, float64(sent)/floodFor.Seconds(), fcpu.Round(time.Millisecond), read, float64(read)/wall.Seconds(), 100*float64(read)/float64(sent),
 				st["kernel_drops"], st["rate_limited"], cpu, wall.Round(time.Millisecond), share, delay.Round(time.Millisecond),
 				len(rtts), steady, percentile(rtts, 0.5).Round(time.Microsecond), percentile(rtts, 0.99).Round(time.Microsecond),
-				st["packets"]+st["kernel_drops"] == total+queries)
+				ok)
 			if from == "127.0.0.3" && share >= 30 {
 				t.Errorf("a flood from a sender not in allow cost the bridge %.1f%% of a core, want under 30%%", share)
 			}
 			bridge.stop(syscall.SIGTERM)
 		}
 	}
+	// The log's budget counts lines: what it writes when every message has
+	// a 60000-character address, from an allowed sender.
+	mon, fader := newPeer(t), newPeer(t)
+	bridge := runBridge(t, "--config", writeMapping(t, floodMapping, floodLimit, floodLimit/5, mon.port(), fader.port()))
+	mon.expect("/button i 0")
+	from, wall0 := len(bridge.snapshot()), time.Now()
+	fs := startFlooders(t, bridge.port, floodFor, nice, pin, floodSpec{"127.0.0.2", "long", 0})
+	sent, _, _ := fs[0].wait(t)
+	accounted(newPeer(t), bridge.port, sent)
+	wall := time.Since(wall0)
+	lines, bytes := bridge.logBytes(from)
+	t.Logf("127.0.0.2 sent %d messages to a 60000-character address in %v: the bridge logged %d lines, %d bytes (%.0f kB/s)",
+		sent, floodFor, lines, bytes, float64(bytes)/1000/wall.Seconds())
+	bridge.stop(syscall.SIGTERM)
 }
