@@ -67,7 +67,7 @@ const (
 	envFloodFrom = "OSCGPIO_FLOOD_FROM" // source address, like 127.0.0.3
 	envFloodTo   = "OSCGPIO_FLOOD_TO"   // the bridge, 127.0.0.1:port
 	envFloodFor  = "OSCGPIO_FLOOD_FOR"  // how long to send, like 5s
-	envFloodMix  = "OSCGPIO_FLOOD_MIX"  // "mixed" (the default) or "small"
+	envFloodMix  = "OSCGPIO_FLOOD_MIX"  // "mixed" (the default), "small" or "long" (see floodSpec)
 	envFloodNice = "OSCGPIO_FLOOD_NICE" // the flooder's nice value, 0 by default
 	envFloodCPU  = "OSCGPIO_FLOOD_CPU"  // the one CPU the flooder runs on, if set
 	envFloodRate = "OSCGPIO_FLOOD_RATE" // datagrams a second; 0 or unset: as fast as it can
@@ -76,11 +76,14 @@ const (
 // floodMain is a flooder, run in its own process (the test binary again,
 // started by startFlooders; TestMain calls it instead of the tests when
 // OSCGPIO_FLOOD_FROM is set), so that the bridge's CPU and this one's are
-// apart. It sends from OSCGPIO_FLOOD_FROM to OSCGPIO_FLOOD_TO as fast as the
-// socket takes datagrams, for OSCGPIO_FLOOD_FOR, cycling through floodMix
-// (with OSCGPIO_FLOOD_MIX=small: only /dim messages), then prints "SENT n
-// dim d": the datagrams the kernel accepted and the /dim values sent (1..d,
-// in that order). It returns the exit code.
+// apart. It sends from OSCGPIO_FLOOD_FROM to OSCGPIO_FLOOD_TO for
+// OSCGPIO_FLOOD_FOR, as fast as the socket takes datagrams or at
+// OSCGPIO_FLOOD_RATE a second, cycling through floodMix (or the
+// OSCGPIO_FLOOD_MIX of floodSpec), at nice OSCGPIO_FLOOD_NICE and, with
+// OSCGPIO_FLOOD_CPU, on that CPU only. Then it prints "SENT n dim d errors
+// e cpu c": the datagrams the kernel accepted, the /dim values sent (1..d,
+// in that order), the writes that failed and its CPU time in nanoseconds.
+// It returns the exit code.
 func floodMain() int {
 	fail := func(err error) int {
 		fmt.Fprintln(os.Stderr, "flooder:", err)

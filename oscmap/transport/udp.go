@@ -427,12 +427,6 @@ func (u *UDP) Serve(ctx context.Context, h Handler) error {
 			continue
 		}
 		errs = 0
-		if r.activity != nil {
-			select {
-			case r.activity <- struct{}{}:
-			default:
-			}
-		}
 		for i := range n {
 			// The datagrams of one read are served as if read one by one:
 			// held messages due and log lines first.
@@ -455,11 +449,18 @@ func (r *reader) beforeDatagram() bool {
 	return r.stopped()
 }
 
-// datagram serves one datagram: counted, then checked against the allow
-// list, the rate limit and the filter, then decoded and handled.
+// datagram serves one datagram: counted (and signalled to the drop
+// watcher), then checked against the allow list, the rate limit and the
+// filter, then decoded and handled.
 func (r *reader) datagram(b []byte, from netip.AddrPort) {
 	u := r.u
 	u.packets.Add(1)
+	if r.activity != nil { // after the count: see watchDrops
+		select {
+		case r.activity <- struct{}{}:
+		default:
+		}
+	}
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	if a := u.opts.Allow; a != nil && !a.Allows(from.Addr()) {
 		u.denied.add(from.Addr())
