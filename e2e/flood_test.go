@@ -84,7 +84,8 @@ const (
 // OSCGPIO_FLOOD_MIX of floodSpec), at nice OSCGPIO_FLOOD_NICE and, with
 // OSCGPIO_FLOOD_CPU, on that CPU only. Then it prints "SENT n dim d errors
 // e cpu c": the datagrams the kernel accepted, the /dim values sent (1..d,
-// in that order), the writes that failed and its CPU time in nanoseconds.
+// in that order), the writes that failed and its CPU time in nanoseconds
+// (and before it starts, "FLOODING").
 // It returns the exit code.
 func floodMain() int {
 	fail := func(err error) int {
@@ -143,6 +144,7 @@ func floodMain() int {
 	sent, dims, errs := 0, 0, 0
 	rate, _ := strconv.Atoi(os.Getenv(envFloodRate))
 	least, _ := strconv.Atoi(os.Getenv(envFloodMin))
+	fmt.Println("FLOODING")
 	start := time.Now()
 	for end, last := start.Add(d), start.Add(3*d); time.Now().Before(end) || sent < least && time.Now().Before(last); {
 		for _, p := range mix {
@@ -256,9 +258,21 @@ func floodMix() [][]byte {
 
 // flooder is a running floodMain.
 type flooder struct {
-	from string
-	cmd  *exec.Cmd
-	out  strings.Builder
+	from     string
+	cmd      *exec.Cmd
+	mu       sync.Mutex
+	out      []string      // its output lines so far
+	more     chan struct{} // signalled when out grows
+	readDone chan struct{} // closed when its output has ended
+	waitOnce sync.Once
+	waitErr  error
+}
+
+// output is what the flooder printed so far.
+func (f *flooder) output() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return strings.Join(f.out, "\n")
 }
 
 // A floodSpec is what one flooder sends.
@@ -272,38 +286,78 @@ type floodSpec struct {
 // startFlooders starts one flooder process per spec, each sending to the
 // bridge on port for d, at the nice value nice; with pin, on the last CPU
 // only (when there are two or more), so that they leave the others to the
-// bridge, as flooders on other machines would.
+// bridge, as flooders on other machines would. It returns once every one
+// has started sending.
 func startFlooders(t *testing.T, port int, d time.Duration, nice int, pin bool, specs ...floodSpec) []*flooder {
 	t.Helper()
 	var fs []*flooder
 	for _, sp := range specs {
-		f := &flooder{from: sp.from, cmd: exec.Command(os.Args[0])}
+		f := &flooder{from: sp.from, cmd: exec.Command(os.Args[0]), more: make(chan struct{}, 1), readDone: make(chan struct{})}
 		f.cmd.Env = append(os.Environ(), envFloodFrom+"="+sp.from, envFloodTo+"=127.0.0.1:"+strconv.Itoa(port),
 			envFloodFor+"="+d.String(), envFloodMix+"="+sp.mix, envFloodNice+"="+strconv.Itoa(nice),
 			envFloodRate+"="+strconv.Itoa(sp.rate), envFloodMin+"="+strconv.Itoa(sp.min))
 		if pin && runtime.NumCPU() >= 2 {
 			f.cmd.Env = append(f.cmd.Env, envFloodCPU+"="+strconv.Itoa(runtime.NumCPU()-1))
 		}
-		f.cmd.Stdout, f.cmd.Stderr = &f.out, &f.out
+		stdout, err := f.cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.cmd.Stderr = f.cmd.Stdout
 		if err := f.cmd.Start(); err != nil {
 			t.Fatalf("start the flooder from %s: %v", sp.from, err)
 		}
-		t.Cleanup(func() { f.cmd.Process.Kill(); f.cmd.Wait() })
+		go func() {
+			defer close(f.readDone)
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				f.mu.Lock()
+				f.out = append(f.out, sc.Text())
+				f.mu.Unlock()
+				select {
+				case f.more <- struct{}{}:
+				default:
+				}
+			}
+		}()
+		t.Cleanup(func() { f.cmd.Process.Kill(); f.finish() })
 		fs = append(fs, f)
 	}
+	deadline := time.After(wait)
+	for _, f := range fs {
+		for !strings.HasPrefix(f.output(), "FLOODING") {
+			select {
+			case <-f.more:
+			case <-f.readDone:
+				t.Fatalf("the flooder from %s ended before flooding: %v\n%s", f.from, f.finish(), f.output())
+			case <-deadline:
+				t.Fatalf("the flooder from %s did not start within %v", f.from, wait)
+			}
+		}
+	}
 	return fs
+}
+
+// finish waits for the flooder's output to end and the process to exit.
+func (f *flooder) finish() error {
+	f.waitOnce.Do(func() {
+		<-f.readDone
+		f.waitErr = f.cmd.Wait()
+	})
+	return f.waitErr
 }
 
 // wait waits for the flooder to end and returns the datagrams it sent, the
 // last /dim value and the CPU time it used.
 func (f *flooder) wait(t *testing.T) (sent, dims int, cpu time.Duration) {
 	t.Helper()
-	if err := f.cmd.Wait(); err != nil {
-		t.Fatalf("flooder from %s: %v\n%s", f.from, err, f.out.String())
+	if err := f.finish(); err != nil {
+		t.Fatalf("flooder from %s: %v\n%s", f.from, err, f.output())
 	}
 	var errs int
-	if _, err := fmt.Sscanf(f.out.String(), "SENT %d dim %d errors %d cpu %d", &sent, &dims, &errs, &cpu); err != nil {
-		t.Fatalf("flooder from %s printed %q: %v", f.from, f.out.String(), err)
+	out := f.output()
+	if _, err := fmt.Sscanf(out[max(0, strings.Index(out, "SENT")):], "SENT %d dim %d errors %d cpu %d", &sent, &dims, &errs, &cpu); err != nil {
+		t.Fatalf("flooder from %s printed %q: %v", f.from, out, err)
 	}
 	return sent, dims, cpu
 }
