@@ -124,7 +124,8 @@ func floodMain() int {
 	}
 	// send writes one datagram with write(2) on the socket, as c.Write
 	// would, with less of Go's code around it (the test binary may be built
-	// with the race detector, which slows that code down tenfold).
+	// with the race detector, which slows that code down), retrying while
+	// the send buffer is full.
 	raw, err := c.SyscallConn()
 	if err != nil {
 		return fail(err)
@@ -554,20 +555,21 @@ const (
 	floodAllowedRate = 1000
 	floodLimit       = 200
 	// floodHWM bounds the bridge's peak resident memory (VmHWM). Measured:
-	// 13.4-15.2 MB (7.3-7.9 MB before the flood).
+	// 12.5-13.9 MB (7.3-7.9 MB before the flood).
 	floodHWM = 40 << 10 // kB
 	// floodHWMRace is the same for the race detector's build (the tests run
-	// with -race build the bridge so): measured 45 MB (26 MB before).
+	// with -race build the bridge so): measured 43.7-45.1 MB (25.3-25.9
+	// before).
 	floodHWMRace = 100 << 10 // kB
 	// floodP99 is the steady sender's round trip target at the 99th
 	// percentile (of 50 round trips: the slowest), asserted with
 	// OSCGPIO_MEASURE=1. Without it (CI), the median must be under floodP99
 	// and the slowest under floodSlowCI: on a shared 2-core machine the
 	// slowest round trips are the time the bridge and this test waited for
-	// a CPU, not the bridge's work (README, "Floods": 6-91 ms with the
-	// bridge's threads waiting 0.7-1.3 s for a CPU during the flood, and
-	// 18-75 ms with a flood the kernel drops, the bridge using 0.2% of a
-	// core).
+	// a CPU, not the bridge's work (README, "Floods": under -race, 30-351
+	// ms in runs where the bridge's threads waited 0.88-1.31 s for a CPU
+	// during the flood; 18-76 ms against a flood the kernel drops, the
+	// bridge using 0.2% of a core, on a loaded machine).
 	floodP99    = 10 * time.Millisecond
 	floodSlowCI = time.Second
 	// floodLogLines bounds the lines logged a second of flood at the
@@ -577,7 +579,7 @@ const (
 	// floodLog bounds the bytes logged during the flood. The budget counts
 	// lines, not bytes, and a line holds a whole address: the mix has one
 	// 60000-character address in 36 datagrams, so at most two such lines
-	// (received, unmatched) in a second's 20; measured 0.27-0.5 MB in 5 s.
+	// (received, unmatched) in a second's 20; measured 26-504 kB in 5 s.
 	floodLog = 2 << 20
 )
 
