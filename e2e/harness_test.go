@@ -26,6 +26,9 @@ var bin string
 const wait = 20 * time.Second
 
 func TestMain(m *testing.M) {
+	if os.Getenv(envFloodFrom) != "" { // a flooder of the flood tests, in its own process
+		os.Exit(floodMain())
+	}
 	dir, err := os.MkdirTemp("", "oscgpio-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -5,6 +5,7 @@ package transport
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -142,4 +143,88 @@ func TestMeasureDeniedFlood(t *testing.T) {
 			100*cpu.Seconds()/wall.Seconds(), st.Packets, st.Denied, st.RateLimited, st.KernelDrops, len(lat), len(sentAt),
 			med.Round(time.Microsecond), p99.Round(time.Microsecond))
 	}
+}
+
+// withSingleReads makes Serve read one datagram per system call (recvmsg),
+// as it did before reading in batches, to compare the two.
+func withSingleReads() Option { return func(o *Options) { o.singleReads = true } }
+
+// TestMeasureDrain measures how fast Serve reads a full receive buffer, one
+// datagram per system call (recvmsg) and in batches (recvmmsg, the
+// default): 127.0.0.2, allowed but rate limited to 200/s (burst 50), queues
+// small datagrams up to 90% of what the buffer holds, then one from
+// 127.0.0.1 marks the end; Serve is started and timed until the handler gets
+// that last one. No sender runs meanwhile, so the figure is the reading
+// alone (read, allow check, rate limit; nearly all are dropped by the
+// limit), per datagram: what decides whether the bridge drains a flood from
+// an allowed sender. Run with OSCGPIO_MEASURE=1; the best of 9 runs each,
+// interleaved.
+func TestMeasureDrain(t *testing.T) {
+	if os.Getenv("OSCGPIO_MEASURE") == "" {
+		t.Skip("set OSCGPIO_MEASURE=1 to measure")
+	}
+	allow, _ := ParseAllow("127.0.0.1", "127.0.0.2")
+	listen := func(extra ...Option) *UDP {
+		s, err := ListenUDP("127.0.0.1:0", slog.New(slog.DiscardHandler), append([]Option{WithAllow(allow), WithRateLimit(RateLimit{Rate: 200, Burst: 50})}, extra...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	p := msg("/relay", ",i", be32(1))
+	// How many datagrams the receive buffer holds: until the kernel drops one.
+	s := listen()
+	c := loopSender(t, "127.0.0.2", s)
+	fits := 0
+	for ; fits < 1000000; fits++ {
+		write(t, c, p)
+		if d, _ := memInfoDrops(s.conn); d != 0 {
+			break
+		}
+	}
+	s.Close()
+	n := fits * 9 / 10
+	drain := func(extra ...Option) time.Duration {
+		s := listen(extra...)
+		flood, last := loopSender(t, "127.0.0.2", s), loopSender(t, "127.0.0.1", s)
+		for range n {
+			write(t, flood, p)
+		}
+		write(t, last, msg("/end", ","))
+		if d, _ := memInfoDrops(s.conn); d != 0 {
+			t.Fatalf("%d dropped while queuing %d", d, n)
+		}
+		done := make(chan time.Time, 1)
+		ctx, cancel := context.WithCancel(context.Background())
+		served := make(chan error, 1)
+		start := time.Now()
+		go func() {
+			served <- s.Serve(ctx, func(m *osc.Message, _ netip.AddrPort) {
+				if m.Address == "/end" {
+					done <- time.Now()
+				}
+			})
+		}()
+		end := <-done
+		cancel()
+		serveReturned(t, served, "cancel")
+		if st := s.Stats(); st.Packets != uint64(n+1) {
+			t.Fatalf("read %d, want %d", st.Packets, n+1)
+		}
+		return end.Sub(start)
+	}
+	var single, batch time.Duration
+	for range 9 {
+		if d := drain(withSingleReads()); single == 0 || d < single {
+			single = d
+		}
+		if d := drain(); batch == 0 || d < batch {
+			batch = d
+		}
+	}
+	per := func(d time.Duration) string {
+		return fmt.Sprintf("%v (%v a datagram, %.0f/s)", d.Round(time.Microsecond), d/time.Duration(n), float64(n)/d.Seconds())
+	}
+	t.Logf("Serve drained %d queued datagrams (of the %d the buffer holds), best of 9: one per recvmsg %s; recvmmsg, up to %d at once, %s: %.0f%% less time",
+		n, fits, per(single), readBatch, per(batch), 100*(1-batch.Seconds()/single.Seconds()))
 }

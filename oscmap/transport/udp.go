@@ -69,6 +69,7 @@ type Options struct {
 	LoopLimit RateLimit
 
 	userspaceAllow bool // tests and measurements: do not install Allow in the kernel
+	singleReads    bool // measurements: one datagram per system call, as before recvmmsg
 }
 
 // An Option sets one of the Options of ListenUDP.
@@ -366,7 +367,10 @@ func (u *UDP) WriteTo(b []byte, to netip.AddrPort) error {
 //
 // One goroutine, the caller's, reads the socket, and h is called from it for
 // each message, one at a time, in the order the datagrams arrived and, in a
-// bundle, in the order of its elements. So h needs no locking against itself,
+// bundle, in the order of its elements. On Linux it reads up to 16 queued
+// datagrams with one system call (recvmmsg), which drains a full receive
+// buffer about a fifth faster than one call per datagram; elsewhere one at a
+// time. So h needs no locking against itself,
 // and "/led 1" then "/led 0" sent back to back always end with the LED off.
 // A handler that blocks delays everything behind it.
 //
@@ -421,15 +425,16 @@ func (u *UDP) Serve(ctx context.Context, h Handler) error {
 		defer wg.Wait()
 		defer close(done)
 	}
-	buf := make([]byte, 65536) // no UDP datagram is larger
+	var rd datagramReader
+	if u.opts.singleReads {
+		rd = newSingleReader(u.conn)
+	} else {
+		rd = newDatagramReader(u.conn, u.sock)
+	}
 	var deadline time.Time
 	errs := 0
 	for {
-		now := time.Now()
-		r.runDue(now)
-		r.flushSuppressed(now)
-		r.rateReport(now, false)
-		if r.stopped() {
+		if r.beforeDatagram() {
 			return nil
 		}
 		if wake := r.nextWake(); !wake.Equal(deadline) {
@@ -438,7 +443,7 @@ func (u *UDP) Serve(ctx context.Context, h Handler) error {
 			}
 			deadline = wake
 		}
-		n, _, _, from, err := u.conn.ReadMsgUDPAddrPort(buf, nil)
+		n, err := rd.read()
 		if err != nil {
 			if u.closed(err) {
 				return nil
@@ -454,33 +459,59 @@ func (u *UDP) Serve(ctx context.Context, h Handler) error {
 			continue
 		}
 		errs = 0
-		u.packets.Add(1)
-		if r.activity != nil {
-			select {
-			case r.activity <- struct{}{}:
-			default:
+		for i := range n {
+			// The datagrams of one read are served as if read one by one:
+			// held messages due and log lines first.
+			if i > 0 && r.beforeDatagram() {
+				return nil
 			}
+			b, from := rd.datagram(i)
+			r.datagram(b, from)
 		}
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		u.received.add(from.Addr())
-		if u.loop != nil && u.self.has(from) && !u.loop.Allow(from.Addr()) {
-			r.loopReport(time.Now())
-			continue
-		}
-		if a := u.opts.Allow; a != nil && !a.Allows(from.Addr()) {
-			u.denied.add(from.Addr())
-			continue
-		}
-		if l := u.opts.Limiter; l != nil && !l.Allow(from.Addr()) {
-			r.rateReport(time.Now(), false)
-			continue
-		}
-		if f := u.opts.Filter; f != nil && !f(from, n) {
-			u.filtered.Add(1)
-			continue
-		}
-		r.packet(buf[:n], from)
 	}
+}
+
+// beforeDatagram runs what is due before the next datagram is served: held
+// messages, log lines. It reports whether Serve must return.
+func (r *reader) beforeDatagram() bool {
+	now := time.Now()
+	r.runDue(now)
+	r.flushSuppressed(now)
+	r.rateReport(now, false)
+	return r.stopped()
+}
+
+// datagram serves one datagram: counted (and signalled to the drop
+// watcher), then checked against the loop limit, the allow list, the rate
+// limit and the filter, then decoded and handled.
+func (r *reader) datagram(b []byte, from netip.AddrPort) {
+	u := r.u
+	u.packets.Add(1)
+	if r.activity != nil { // after the count: see watchDrops
+		select {
+		case r.activity <- struct{}{}:
+		default:
+		}
+	}
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	u.received.add(from.Addr())
+	if u.loop != nil && u.self.has(from) && !u.loop.Allow(from.Addr()) {
+		r.loopReport(time.Now())
+		return
+	}
+	if a := u.opts.Allow; a != nil && !a.Allows(from.Addr()) {
+		u.denied.add(from.Addr())
+		return
+	}
+	if l := u.opts.Limiter; l != nil && !l.Allow(from.Addr()) {
+		r.rateReport(time.Now(), false)
+		return
+	}
+	if f := u.opts.Filter; f != nil && !f(from, len(b)) {
+		u.filtered.Add(1)
+		return
+	}
+	r.packet(b, from)
 }
 
 func (u *UDP) closed(err error) bool {
