@@ -22,6 +22,8 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+
+	"github.com/oscgpio/oscgpio/oscmap/logs"
 )
 
 // command is one subcommand: its name, a one-line summary and its body. The
@@ -126,5 +128,7 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
 		return nil, fmt.Errorf("%w: --log-level %q: use debug, info, warn or error", errUsage, level)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+	// Long strings (a sender's 60 KB address) are cut: the line budget then
+	// bounds the log's bytes too.
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l, ReplaceAttr: logs.Clip})), nil
 }

@@ -3,10 +3,12 @@ package logs
 import (
 	"bytes"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // A writer nobody reads (a pipe with a paused reader) must not block Write
@@ -139,5 +141,19 @@ func TestBudget(t *testing.T) {
 	ft.advance(5 * time.Second)
 	if !b.Allow() || len(ft.timers) != 0 || len(reports) != 1 {
 		t.Errorf("after the flood: timers %d, reports %v", len(ft.timers), reports)
+	}
+}
+
+func TestClip(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{ReplaceAttr: Clip}))
+	long := "/" + strings.Repeat("é", 30000) // 60001 bytes, 2-byte characters
+	log.Info(long, "address", long, "short", "/led", "n", 5)
+	line := buf.String()
+	if len(line) > 3*MaxValue {
+		t.Errorf("a line of %d bytes: %.100q", len(line), line)
+	}
+	if !strings.Contains(line, "…(60001 bytes)") || !strings.Contains(line, "short=/led n=5") || !utf8.ValidString(line) {
+		t.Errorf("line %q", line)
 	}
 }
