@@ -114,8 +114,8 @@ type Bridge struct {
 	adcs     map[string]*adcConn
 	jumpers  map[[2]string]bool
 	subs     []func(Change)
-	taps     []func(Traffic)
-	tapping  int // taps not cancelled
+	taps     []*tapFn // nil: a cancelled tap's place
+	tapping  int      // taps not cancelled
 	seq      uint64
 	closed   bool
 	orphans  []*output           // removed by a reload whose safe level failed: retried at Close

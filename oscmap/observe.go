@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,24 +33,32 @@ type Traffic struct {
 func (b *Bridge) Tap(fn func(Traffic)) (cancel func()) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	i := len(b.taps)
-	b.taps = append(b.taps, fn)
+	t := &tapFn{fn}
+	i := slices.Index(b.taps, nil) // a cancelled tap's place, if any
+	if i < 0 {
+		i = len(b.taps)
+		b.taps = append(b.taps, nil)
+	}
+	b.taps[i] = t
 	b.tapping++
 	return func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		if b.taps[i] != nil {
+		if b.taps[i] == t {
 			b.taps[i] = nil
 			b.tapping--
 		}
 	}
 }
 
+// tapFn is one tap; its address tells it from a later tap in the same place.
+type tapFn struct{ fn func(Traffic) }
+
 // tap hands t to the taps. The caller holds b.mu.
 func (b *Bridge) tap(t Traffic) {
-	for _, fn := range b.taps {
-		if fn != nil {
-			fn(t)
+	for _, x := range b.taps {
+		if x != nil {
+			x.fn(t)
 		}
 	}
 }

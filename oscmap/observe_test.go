@@ -197,3 +197,27 @@ func TestStatsNameTopSenders(t *testing.T) {
 		t.Errorf("TopSenders log value %s", got)
 	}
 }
+
+// A cancelled tap's place is taken by the next one, and cancelling twice
+// does not end the tap that took it.
+func TestTapPlacesAreReused(t *testing.T) {
+	b, _, _ := testBridge(t, quiet())
+	for range 100 {
+		b.Tap(func(Traffic) {})()
+	}
+	var seen int
+	cancel := b.Tap(func(Traffic) { seen++ })
+	old := b.Tap(func(Traffic) {})
+	old()
+	keep := b.Tap(func(Traffic) { seen++ })
+	old() // again: must not end keep
+	b.Inject(osc.NewMessage("/led/1", int32(1)), netip.MustParseAddrPort("192.0.2.7:4000"), nil)
+	b.mu.Lock() // taps run under b.mu (the jumpered input's report too, from its watcher)
+	n, tapping, called := len(b.taps), b.tapping, seen
+	b.mu.Unlock()
+	if n != 2 || tapping != 2 || called < 2 {
+		t.Errorf("%d places, %d taps, called %d times: want 2 places, 2 taps, both called", n, tapping, called)
+	}
+	cancel()
+	keep()
+}
