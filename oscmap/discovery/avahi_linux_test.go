@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,7 +66,7 @@ func TestAvahi(t *testing.T) {
 		}
 	})
 
-	startBus(t)
+	bus := startBus(t)
 	file := filepath.Join(t.TempDir(), "mapping.yaml")
 	writeFile(t, file, fmt.Sprintf(mapping, freePort(t)))
 	b := start(t, bin, "run", "--gpio", "sim", "--config", file, "--http", "off")
@@ -231,6 +232,35 @@ func TestAvahi(t *testing.T) {
 		t.Fatalf("exit code %d after SIGTERM, want 0", code)
 	}
 	noActivation(t)
+
+	t.Log("the system bus goes away under an Advertiser: go-avahi's goroutine ends (it would spin on the closed signal channel), Close returns at once")
+	log, lines := captureLog()
+	a := discovery.Advertise(context.Background(), discovery.Service{Name: "oscgpio bus test", OSCPort: 5012, Listen: netip.MustParseAddr("127.0.0.1")}, log)
+	defer a.Close()
+	lines.waitFor(t, `avahi-daemon is not running`)
+	if !avahiGoroutine() {
+		t.Fatal("no go-avahi goroutine while connected to the bus: this step tests nothing")
+	}
+	if code := bus.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("dbus-daemon exit code %d", code)
+	}
+	lines.waitFor(t, `the D-Bus system bus connection closed`)
+	for deadline := time.Now().Add(wait); avahiGoroutine(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("go-avahi's signal goroutine still runs %v after the bus closed (spinning on its closed channel)", wait)
+		}
+	}
+	closed := time.Now()
+	a.Close()
+	if d := time.Since(closed); d > time.Second || lines.count(`did not answer`) != 0 {
+		t.Errorf("Close took %v after the bus went away; the log:\n%s", d, strings.Join(lines.all(), "\n"))
+	}
+}
+
+// avahiGoroutine reports whether a goroutine of go-avahi runs.
+func avahiGoroutine() bool {
+	buf := make([]byte, 1<<20)
+	return strings.Contains(string(buf[:runtime.Stack(buf, true)]), "holoplot/go-avahi.ServerNew")
 }
 
 // setHostName renames the host in Avahi (org.freedesktop.Avahi.Server.SetHostName),

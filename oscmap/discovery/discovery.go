@@ -286,6 +286,11 @@ func (a *Advertiser) run(ctx context.Context, s Service) {
 		case <-conn.Context().Done():
 			st.log.Info("the D-Bus system bus connection closed: the bridge is no longer advertised")
 			st.dropGroup()
+			// go-avahi's signal goroutine spins on the closed signal
+			// channel until its Server is closed: close it now, not when
+			// the bridge exits.
+			closeServer(st.server)
+			st.server = nil
 			a.idle(ctx)
 			return
 		case s := <-a.updates:
@@ -520,9 +525,12 @@ func (st *state) forgetGroup() {
 }
 
 // closeServer ends go-avahi's signal goroutine and closes the D-Bus
-// connection.
+// connection. A nil s (closed already) does nothing: a second Close of a
+// go-avahi Server blocks for ever.
 func closeServer(s *avahi.Server) {
-	s.Close()
+	if s != nil {
+		s.Close()
+	}
 }
 
 // drain empties ch until the returned stop is called.
