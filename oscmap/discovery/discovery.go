@@ -63,6 +63,11 @@ type Service struct {
 	// advertised, where nothing answers). Any other address: on the
 	// interface that holds it, for its IP family only.
 	Listen netip.Addr
+	// HTTPListen is the IP address the HTTP server is bound to: it says
+	// where _oscjson._tcp is published, as Listen does for _osc._udp (a
+	// dashboard on 127.0.0.1 is not advertised to the network when OSC
+	// listens on 0.0.0.0). The zero value: as Listen.
+	HTTPListen netip.Addr
 }
 
 // ServiceAt is the Service of a bridge receiving OSC on osc (a *net.UDPAddr
@@ -99,14 +104,29 @@ func (s Service) name() string {
 	return s.Name
 }
 
-// where is the Avahi interface index and protocol the service is published on.
-func (s Service) where() (iface, proto int32, ifname string) {
+// where is the Avahi interface index and protocol _osc._udp is published on.
+func (s Service) where() (iface, proto int32, ifname string) { return whereAt(s.Listen) }
+
+// whereHTTP is the Avahi interface index and protocol _oscjson._tcp is
+// published on.
+func (s Service) whereHTTP() (iface, proto int32) {
+	at := s.HTTPListen
+	if !at.IsValid() {
+		at = s.Listen
+	}
+	iface, proto, _ = whereAt(at)
+	return iface, proto
+}
+
+// whereAt is the Avahi interface index and protocol of a server bound to
+// listen (see Service.Listen).
+func whereAt(listen netip.Addr) (iface, proto int32, ifname string) {
 	iface, proto = avahi.InterfaceUnspec, avahi.ProtoUnspec
-	if !s.Listen.IsValid() || s.Listen.IsUnspecified() {
+	if !listen.IsValid() || listen.IsUnspecified() {
 		return iface, proto, ""
 	}
 	proto = avahi.ProtoInet6
-	if s.Listen.Unmap().Is4() {
+	if listen.Unmap().Is4() {
 		proto = avahi.ProtoInet
 	}
 	ifs, err := net.Interfaces()
@@ -114,7 +134,7 @@ func (s Service) where() (iface, proto int32, ifname string) {
 		return iface, proto, ""
 	}
 	for _, fi := range ifs {
-		if s.Listen.IsLoopback() {
+		if listen.IsLoopback() {
 			if fi.Flags&net.FlagLoopback != 0 {
 				return int32(fi.Index), proto, fi.Name
 			}
@@ -126,7 +146,7 @@ func (s Service) where() (iface, proto int32, ifname string) {
 		}
 		for _, a := range addrs {
 			if n, ok := a.(*net.IPNet); ok {
-				if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap() == s.Listen.Unmap() {
+				if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap() == listen.Unmap() {
 					return int32(fi.Index), proto, fi.Name
 				}
 			}
@@ -429,6 +449,7 @@ func (st *state) addServices(iface, proto int32) error {
 		return err
 	}
 	if st.want.HTTPPort > 0 {
+		iface, proto := st.want.whereHTTP()
 		return st.group.AddService(iface, proto, 0, st.name, TypeOSCJSON, "", "", uint16(st.want.HTTPPort), txt)
 	}
 	return nil
