@@ -41,8 +41,10 @@ const notAdvertised = `level=WARN msg="not advertised on the network`
 // changes the port renews it; Avahi restarting (with a reload while it is
 // away), or changing its host name, gets it back; SIGTERM withdraws it;
 // --no-advertise advertises nothing. Then the package API: _oscjson._tcp
-// with an HTTP port, Update and Close, and a name collision. Last, a bridge
+// with an HTTP port, Update and Close, a name collision, and a stopped
+// (SIGSTOP) avahi-daemon that Close waits for about 2 s, once. Then a bridge
 // that outlives avahi-daemon makes no call that would have the bus start it.
+// Last, the system bus going away leaves no go-avahi goroutine running.
 func TestAvahi(t *testing.T) {
 	if !inNamespaces(t) {
 		return
@@ -217,6 +219,34 @@ func TestAvahi(t *testing.T) {
 			a, b := named(es, dup), named(es, dup+" #2")
 			return len(a) == 1 && a[0].Port == 5010 && len(b) == 1 && b[0].Port == 5011
 		})
+	})
+
+	t.Run("API: a hung avahi-daemon holds up neither Update nor Close", func(t *testing.T) {
+		log, lines := captureLog()
+		s := discovery.Service{Name: "oscgpio hung", OSCPort: 5013, Listen: netip.MustParseAddr("127.0.0.1")}
+		a := discovery.Advertise(context.Background(), s, log)
+		lines.waitFor(t, `msg="advertised on the network" name="oscgpio hung"`)
+		if err := avahiD.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		defer avahiD.cmd.Process.Signal(syscall.SIGCONT)
+		s.OSCPort = 5014
+		a.Update(s) // its Reset call waits for the stopped daemon
+		s.OSCPort = 5015
+		a.Update(s)
+		began := time.Now()
+		a.Close()
+		if d := time.Since(began); d > 3*time.Second {
+			t.Errorf("Close took %v with avahi-daemon stopped, want about 2 s", d)
+		}
+		lines.waitFor(t, `level=WARN msg="Avahi did not answer within 2s`)
+		began = time.Now()
+		a.Close()
+		if d := time.Since(began); d > 100*time.Millisecond || lines.count(`did not answer`) != 1 {
+			t.Errorf("a second Close took %v and warned again:\n%s", d, strings.Join(lines.all(), "\n"))
+		}
+		avahiD.cmd.Process.Signal(syscall.SIGCONT)
+		waitBrowse(t, "_osc._udp", func(es []entry) bool { return len(named(es, s.Name)) == 0 })
 	})
 
 	t.Log("avahi-daemon stops under an advertised bridge, which reloads and exits: no call starts Avahi again")

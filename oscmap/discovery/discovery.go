@@ -164,6 +164,7 @@ type Advertiser struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	mu      sync.Mutex // serialises Update's replace-the-pending-value
+	closing sync.Once  // Close waits once
 }
 
 // Advertise starts publishing s through Avahi and returns at once; the
@@ -207,12 +208,14 @@ func (a *Advertiser) Update(s Service) {
 // 2 s for Avahi, so that a hung daemon cannot hold up the bridge's exit.
 // Calling it again does nothing.
 func (a *Advertiser) Close() {
-	a.cancel()
-	select {
-	case <-a.done:
-	case <-time.After(closeWait):
-		a.log.Warn("Avahi did not answer within 2s: the bridge's services may stay advertised until avahi-daemon notices the bridge is gone")
-	}
+	a.closing.Do(func() {
+		a.cancel()
+		select {
+		case <-a.done:
+		case <-time.After(closeWait):
+			a.log.Warn("Avahi did not answer within 2s: the bridge's services may stay advertised until avahi-daemon notices the bridge is gone")
+		}
+	})
 }
 
 // state is the Advertiser's goroutine's view of Avahi.
