@@ -40,7 +40,10 @@ const notAdvertised = `level=WARN msg="not advertised on the network`
 // and works; Avahi starting late gets the bridge advertised; a reload that
 // changes the port renews it; Avahi restarting (with a reload while it is
 // away), or changing its host name, gets it back; SIGTERM withdraws it;
-// --no-advertise advertises nothing. Then the package API: _oscjson._tcp
+// --no-advertise advertises nothing; with the dashboard, _oscjson._tcp is
+// advertised at its port, and on loopback only when the dashboard listens
+// there while OSC listens on every interface (a veth pair, lan0, stands for
+// the LAN). Then the package API: _oscjson._tcp
 // with an HTTP port, Update and Close, a name collision, and a stopped
 // (SIGSTOP) avahi-daemon that Close waits for about 2 s, once. Then a bridge
 // that outlives avahi-daemon makes no call that would have the bus start it.
@@ -172,6 +175,28 @@ func TestAvahi(t *testing.T) {
 	if code := web.stop(syscall.SIGTERM); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM, want 0", code)
 	}
+
+	t.Log("OSC on 0.0.0.0 with the dashboard on 127.0.0.1: _osc._udp on the LAN too, _oscjson._tcp on loopback only")
+	lan := addLAN(t)
+	avahiD.waitFor(`New relevant interface `+lan+`\.IPv4`, 0)
+	wide := start(t, bin, "run", "--gpio", "sim", "--listen", "0.0.0.0:0", "--http", "127.0.0.1:0")
+	_, m = wide.waitFor(`msg="oscgpio listening" addr=(?:0\.0\.0\.0|\[::\]):([0-9]+) `, 0)
+	port, _ = strconv.Atoi(m[1])
+	wide.waitFor(`msg="advertised on the network" name="`+regexp.QuoteMeta(name)+`" _osc._udp=`+strconv.Itoa(port)+` _oscjson._tcp=`, 0)
+	waitBrowse(t, "_osc._udp", func(es []entry) bool {
+		e := named(es, name)
+		return len(e) == 2 && e[0].Iface != e[1].Iface && e[0].Port == port
+	})
+	js = named(waitBrowse(t, "_oscjson._tcp", func(es []entry) bool { return len(named(es, name)) > 0 }), name)
+	for _, e := range js {
+		if e.Iface != "lo" {
+			t.Errorf("_oscjson._tcp of a dashboard on 127.0.0.1 advertised on %s: %v", e.Iface, js)
+		}
+	}
+	if code := wide.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+	waitBrowse(t, "_osc._udp", func(es []entry) bool { return len(named(es, name)) == 0 })
 
 	noActivation(t)
 
