@@ -43,11 +43,12 @@ const notAdvertised = `level=WARN msg="not advertised on the network`
 // --no-advertise advertises nothing; with the dashboard, _oscjson._tcp is
 // advertised at its port, and on loopback only when the dashboard listens
 // there while OSC listens on every interface (a veth pair, lan0, stands for
-// the LAN). Then the package API: _oscjson._tcp
-// with an HTTP port, Update and Close, a name collision, and a stopped
-// (SIGSTOP) avahi-daemon that Close waits for about 2 s, once. Then a bridge
-// that outlives avahi-daemon makes no call that would have the bus start it.
-// Last, the system bus going away leaves no go-avahi goroutine running.
+// the LAN). Then the package API: _oscjson._tcp with an HTTP port, Update
+// and Close, a name collision, a name over 63 bytes (cut to fit), and a
+// stopped (SIGSTOP) avahi-daemon that Close waits for about 2 s, once. Then
+// a bridge that outlives avahi-daemon makes no call that would have the bus
+// start it. Last, the system bus going away leaves no go-avahi goroutine
+// running.
 func TestAvahi(t *testing.T) {
 	if !inNamespaces(t) {
 		return
@@ -244,6 +245,15 @@ func TestAvahi(t *testing.T) {
 			a, b := named(es, dup), named(es, dup+" #2")
 			return len(a) == 1 && a[0].Port == 5010 && len(b) == 1 && b[0].Port == 5011
 		})
+	})
+
+	t.Run("API: a name longer than a DNS label is cut to 63 bytes", func(t *testing.T) {
+		long := "oscgpio on " + strings.Repeat("h", 53) // a 53-character host name: 64 bytes
+		log, lines := captureLog()
+		a := discovery.Advertise(context.Background(), discovery.Service{Name: long, OSCPort: 5016, Listen: netip.MustParseAddr("127.0.0.1")}, log)
+		defer a.Close()
+		lines.waitFor(t, `msg="advertised on the network" name="`+long[:63]+`"`)
+		waitBrowse(t, "_osc._udp", func(es []entry) bool { return len(named(es, long[:63])) == 1 })
 	})
 
 	t.Run("API: a hung avahi-daemon holds up neither Update nor Close", func(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/godbus/dbus/v5"
 	avahi "github.com/holoplot/go-avahi"
@@ -47,7 +48,8 @@ const (
 // Service is what the bridge advertises: one DNS-SD instance name, the OSC
 // port and the HTTP port, published together in one Avahi entry group.
 type Service struct {
-	// Name is the instance name; "" means DefaultName().
+	// Name is the instance name; "" means DefaultName(). A name longer
+	// than a DNS label (63 bytes), which Avahi refuses, is cut there.
 	Name string
 	// OSCPort is the UDP port OSC is received on, advertised as _osc._udp.
 	// 0 advertises nothing.
@@ -98,10 +100,31 @@ func DefaultName() string {
 func (s Service) LoopbackOnly() bool { return s.Listen.IsValid() && s.Listen.IsLoopback() }
 
 func (s Service) name() string {
-	if s.Name == "" {
-		return DefaultName()
+	n := s.Name
+	if n == "" {
+		n = DefaultName()
 	}
-	return s.Name
+	return clipLabel(n)
+}
+
+// maxLabel is the longest DNS label, in bytes: the longest instance name
+// Avahi takes ("Invalid service name" beyond).
+const maxLabel = 63
+
+// clipLabel cuts n to maxLabel bytes, between two characters: a host name
+// of 53 characters or more makes "oscgpio on <hostname>" too long.
+func clipLabel(n string) string {
+	if len(n) <= maxLabel {
+		return n
+	}
+	end := 0
+	for i, r := range n {
+		if i+utf8.RuneLen(r) > maxLabel {
+			break
+		}
+		end = i + utf8.RuneLen(r)
+	}
+	return n[:end]
 }
 
 // where is the Avahi interface index and protocol _osc._udp is published on.

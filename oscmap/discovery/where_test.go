@@ -2,7 +2,9 @@ package discovery
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	avahi "github.com/holoplot/go-avahi"
 )
@@ -32,5 +34,18 @@ func TestWhereHTTP(t *testing.T) {
 	}
 	if iface, _, _ := (Service{Listen: netip.IPv4Unspecified(), HTTPListen: netip.MustParseAddr("127.0.0.1")}).where(); iface != avahi.InterfaceUnspec {
 		t.Errorf("_osc._udp of a bridge on 0.0.0.0 on interface %d, want every interface", iface)
+	}
+}
+
+// A name is cut to a DNS label's 63 bytes between two characters.
+func TestClipLabel(t *testing.T) {
+	for _, n := range []string{"oscgpio on " + strings.Repeat("h", 53), "oscgpio on " + strings.Repeat("é", 30), "oscgpio on " + strings.Repeat("舞", 20)} {
+		got := clipLabel(n)
+		if len(got) > maxLabel || len(got) < maxLabel-3 || !utf8.ValidString(got) || !strings.HasPrefix(n, got) {
+			t.Errorf("clipLabel(%q) = %q (%d bytes)", n, got, len(got))
+		}
+	}
+	if got := clipLabel("oscgpio on pi"); got != "oscgpio on pi" {
+		t.Errorf("clipLabel of a short name = %q", got)
 	}
 }
