@@ -95,9 +95,12 @@ func DefaultName() string {
 	return "oscgpio on " + h
 }
 
-// LoopbackOnly reports whether the service is published on the loopback
-// interface only (see Service.Listen).
-func (s Service) LoopbackOnly() bool { return s.Listen.IsValid() && s.Listen.IsLoopback() }
+// LoopbackOnly reports whether the services are published on the loopback
+// interface only (see Service.Listen and HTTPListen).
+func (s Service) LoopbackOnly() bool {
+	loop := func(a netip.Addr) bool { return a.IsValid() && a.IsLoopback() }
+	return loop(s.Listen) && (s.HTTPPort == 0 || !s.HTTPListen.IsValid() || loop(s.HTTPListen))
+}
 
 func (s Service) name() string {
 	n := s.Name
