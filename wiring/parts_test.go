@@ -291,6 +291,47 @@ func TestText(t *testing.T) {
 	}
 }
 
+// A terminal gives CJK characters two columns and combining marks none: the
+// header's rows stay aligned with such names, and sentences holding them
+// still fit 80 columns.
+func TestTextWideNames(t *testing.T) {
+	cols := func(s string) int { // the test's own count, for the characters used here
+		n := 0
+		for _, r := range s {
+			switch {
+			case r >= 0x3040 && r <= 0x30ff, r >= 0x4e00 && r <= 0x9fff:
+				n += 2
+			case r == 0x0301:
+			default:
+				n++
+			}
+		}
+		return n
+	}
+	parts := []Part{
+		{Kind: LED, Name: "舞台照明ランプ", Address: "/照明", Pins: []Pin{gpio(t, 17)}},
+		{Kind: Button, Name: "cafe\u0301", Address: "/go", Pins: []Pin{gpio(t, 4)}, Pull: "up", ActiveLow: true},
+		{Kind: Relay, Name: "ascii", Address: "/relay", Pins: []Pin{gpio(t, 22)}},
+		{Kind: Sensor, Name: strings.Repeat("人感センサー", 4), Address: "/pir", Pins: []Pin{gpio(t, 24)}, Pull: "down", Volts: 5},
+	}
+	var b bytes.Buffer
+	if err := Text(&b, parts); err != nil {
+		t.Fatal(err)
+	}
+	bar := -1
+	for _, line := range strings.Split(b.String(), "\n") {
+		if i := strings.Index(line, " | "); i >= 0 {
+			if c := cols(line[:i]); bar < 0 {
+				bar = c
+			} else if c != bar {
+				t.Errorf("the header's bar at column %d, not %d, in\n%s", c, bar, line)
+			}
+		} else if cols(line) > textWidth {
+			t.Errorf("line over %d columns: %q", textWidth, line)
+		}
+	}
+}
+
 func TestWrap(t *testing.T) {
 	got := wrap("one two three four", 9, "- ", "  ")
 	if strings.Join(got, "|") != "- one two|  three|  four" {

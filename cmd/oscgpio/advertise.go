@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net"
+	"net/netip"
 
 	"github.com/oscgpio/oscgpio/oscmap"
 	"github.com/oscgpio/oscgpio/oscmap/discovery"
@@ -12,27 +14,45 @@ import (
 // for `run`. A nil *advertising (--no-advertise) does nothing.
 type advertising struct {
 	a *discovery.Advertiser
-	// httpPort is the TCP port of the HTTP (OSCQuery) server, advertised as
-	// _oscjson._tcp; 0 means no HTTP server, so only _osc._udp.
-	httpPort func() int
+	// httpAddr is the address of the HTTP (OSCQuery) server, advertised as
+	// _oscjson._tcp where it can be reached; nil means no HTTP server, so
+	// only _osc._udp.
+	httpAddr func() net.Addr
 }
 
-// startAdvertising advertises b's OSC port (and httpPort(), when not 0) as
-// "oscgpio on <hostname>"; it never fails, see discovery.Advertise. off
-// (--no-advertise) returns nil and advertises nothing.
-func startAdvertising(ctx context.Context, off bool, b *oscmap.Bridge, httpPort func() int, log *slog.Logger) *advertising {
+// startAdvertising advertises b's OSC port (and the HTTP server at
+// httpAddr(), when not nil) as "oscgpio on <hostname>"; it never fails, see
+// discovery.Advertise. off (--no-advertise) returns nil and advertises
+// nothing.
+func startAdvertising(ctx context.Context, off bool, b *oscmap.Bridge, httpAddr func() net.Addr, log *slog.Logger) *advertising {
 	if off {
 		log.Debug("not advertised on the network (--no-advertise)")
 		return nil
 	}
-	return &advertising{a: discovery.Advertise(ctx, discovery.ServiceAt(b.Addr(), httpPort()), log), httpPort: httpPort}
+	return &advertising{a: discovery.Advertise(ctx, advertised(b.Addr(), httpAddr()), log), httpAddr: httpAddr}
+}
+
+// advertised is the Service of a bridge receiving OSC at osc with its HTTP
+// server at http (nil: none). Each service is published where its own
+// socket can be reached: a dashboard on 127.0.0.1 beside OSC on 0.0.0.0 is
+// advertised to this computer only.
+func advertised(osc, http net.Addr) discovery.Service {
+	ta, _ := http.(*net.TCPAddr)
+	if ta == nil {
+		return discovery.ServiceAt(osc, 0)
+	}
+	s := discovery.ServiceAt(osc, ta.Port)
+	if ip, ok := netip.AddrFromSlice(ta.IP); ok {
+		s.HTTPListen = ip.Unmap()
+	}
+	return s
 }
 
 // renew re-publishes after a reload; it changes something only when the
-// bridge's listen address or the dashboard's port changed.
+// bridge's listen address or the dashboard's address changed.
 func (ad *advertising) renew(b *oscmap.Bridge) {
 	if ad != nil {
-		ad.a.Update(discovery.ServiceAt(b.Addr(), ad.httpPort()))
+		ad.a.Update(advertised(b.Addr(), ad.httpAddr()))
 	}
 }
 

@@ -108,16 +108,13 @@ func (d *dashboard) reloaded(cfg *config.Config) {
 	d.log.Info("dashboard moved", "url", d.srv.URL())
 }
 
-// port is the dashboard's TCP port, 0 when there is none: what discovery
+// addr is the dashboard's address, nil when there is none: what discovery
 // advertises as _oscjson._tcp.
-func (d *dashboard) port() int {
+func (d *dashboard) addr() net.Addr {
 	if d.srv == nil {
-		return 0
+		return nil
 	}
-	if a, ok := d.srv.Addr().(*net.TCPAddr); ok {
-		return a.Port
-	}
-	return 0
+	return d.srv.Addr()
 }
 
 // close stops the dashboard, or closes its socket if it never started.

@@ -102,7 +102,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 
 	// Advertised through Avahi from now (the sockets are bound) until the
 	// end: the OSC port, and the dashboard's as OSCQuery's _oscjson._tcp.
-	adv := startAdvertising(ctx, *noAdvertise, b, dash.port, log)
+	adv := startAdvertising(ctx, *noAdvertise, b, dash.addr, log)
 
 	// Reloads run until Run returns.
 	runCtx, runDone := context.WithCancel(ctx)

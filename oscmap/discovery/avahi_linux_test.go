@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,9 +40,15 @@ const notAdvertised = `level=WARN msg="not advertised on the network`
 // and works; Avahi starting late gets the bridge advertised; a reload that
 // changes the port renews it; Avahi restarting (with a reload while it is
 // away), or changing its host name, gets it back; SIGTERM withdraws it;
-// --no-advertise advertises nothing. Then the package API: _oscjson._tcp
-// with an HTTP port, Update and Close, and a name collision. Last, a bridge
-// that outlives avahi-daemon makes no call that would have the bus start it.
+// --no-advertise advertises nothing; with the dashboard, _oscjson._tcp is
+// advertised at its port, and on loopback only when the dashboard listens
+// there while OSC listens on every interface (a veth pair, lan0, stands for
+// the LAN). Then the package API: _oscjson._tcp with an HTTP port, Update
+// and Close, a name collision, a name over 63 bytes (cut to fit), and a
+// stopped (SIGSTOP) avahi-daemon that Close waits for about 2 s, once. Then
+// a bridge that outlives avahi-daemon makes no call that would have the bus
+// start it. Last, the system bus going away leaves no go-avahi goroutine
+// running.
 func TestAvahi(t *testing.T) {
 	if !inNamespaces(t) {
 		return
@@ -65,7 +72,7 @@ func TestAvahi(t *testing.T) {
 		}
 	})
 
-	startBus(t)
+	bus := startBus(t)
 	file := filepath.Join(t.TempDir(), "mapping.yaml")
 	writeFile(t, file, fmt.Sprintf(mapping, freePort(t)))
 	b := start(t, bin, "run", "--gpio", "sim", "--config", file, "--http", "off")
@@ -170,6 +177,28 @@ func TestAvahi(t *testing.T) {
 		t.Fatalf("exit code %d after SIGTERM, want 0", code)
 	}
 
+	t.Log("OSC on 0.0.0.0 with the dashboard on 127.0.0.1: _osc._udp on the LAN too, _oscjson._tcp on loopback only")
+	lan := addLAN(t)
+	avahiD.waitFor(`New relevant interface `+lan+`\.IPv4`, 0)
+	wide := start(t, bin, "run", "--gpio", "sim", "--listen", "0.0.0.0:0", "--http", "127.0.0.1:0")
+	_, m = wide.waitFor(`msg="oscgpio listening" addr=(?:0\.0\.0\.0|\[::\]):([0-9]+) `, 0)
+	port, _ = strconv.Atoi(m[1])
+	wide.waitFor(`msg="advertised on the network" name="`+regexp.QuoteMeta(name)+`" _osc._udp=`+strconv.Itoa(port)+` _oscjson._tcp=`, 0)
+	waitBrowse(t, "_osc._udp", func(es []entry) bool {
+		e := named(es, name)
+		return len(e) == 2 && e[0].Iface != e[1].Iface && e[0].Port == port
+	})
+	js = named(waitBrowse(t, "_oscjson._tcp", func(es []entry) bool { return len(named(es, name)) > 0 }), name)
+	for _, e := range js {
+		if e.Iface != "lo" {
+			t.Errorf("_oscjson._tcp of a dashboard on 127.0.0.1 advertised on %s: %v", e.Iface, js)
+		}
+	}
+	if code := wide.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+	waitBrowse(t, "_osc._udp", func(es []entry) bool { return len(named(es, name)) == 0 })
+
 	noActivation(t)
 
 	t.Run("API: _oscjson._tcp on the HTTP port, Update, Close", func(t *testing.T) {
@@ -218,6 +247,43 @@ func TestAvahi(t *testing.T) {
 		})
 	})
 
+	t.Run("API: a name longer than a DNS label is cut to 63 bytes", func(t *testing.T) {
+		long := "oscgpio on " + strings.Repeat("h", 53) // a 53-character host name: 64 bytes
+		log, lines := captureLog()
+		a := discovery.Advertise(context.Background(), discovery.Service{Name: long, OSCPort: 5016, Listen: netip.MustParseAddr("127.0.0.1")}, log)
+		defer a.Close()
+		lines.waitFor(t, `msg="advertised on the network" name="`+long[:63]+`"`)
+		waitBrowse(t, "_osc._udp", func(es []entry) bool { return len(named(es, long[:63])) == 1 })
+	})
+
+	t.Run("API: a hung avahi-daemon holds up neither Update nor Close", func(t *testing.T) {
+		log, lines := captureLog()
+		s := discovery.Service{Name: "oscgpio hung", OSCPort: 5013, Listen: netip.MustParseAddr("127.0.0.1")}
+		a := discovery.Advertise(context.Background(), s, log)
+		lines.waitFor(t, `msg="advertised on the network" name="oscgpio hung"`)
+		if err := avahiD.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		defer avahiD.cmd.Process.Signal(syscall.SIGCONT)
+		s.OSCPort = 5014
+		a.Update(s) // its Reset call waits for the stopped daemon
+		s.OSCPort = 5015
+		a.Update(s)
+		began := time.Now()
+		a.Close()
+		if d := time.Since(began); d > 3*time.Second {
+			t.Errorf("Close took %v with avahi-daemon stopped, want about 2 s", d)
+		}
+		lines.waitFor(t, `level=WARN msg="Avahi did not answer within 2s`)
+		began = time.Now()
+		a.Close()
+		if d := time.Since(began); d > 100*time.Millisecond || lines.count(`did not answer`) != 1 {
+			t.Errorf("a second Close took %v and warned again:\n%s", d, strings.Join(lines.all(), "\n"))
+		}
+		avahiD.cmd.Process.Signal(syscall.SIGCONT)
+		waitBrowse(t, "_osc._udp", func(es []entry) bool { return len(named(es, s.Name)) == 0 })
+	})
+
 	t.Log("avahi-daemon stops under an advertised bridge, which reloads and exits: no call starts Avahi again")
 	b2 := start(t, bin, "run", "--gpio", "sim", "--listen", "127.0.0.1:0")
 	b2.waitFor(`msg="advertised on the network"`, 0)
@@ -231,6 +297,35 @@ func TestAvahi(t *testing.T) {
 		t.Fatalf("exit code %d after SIGTERM, want 0", code)
 	}
 	noActivation(t)
+
+	t.Log("the system bus goes away under an Advertiser: go-avahi's goroutine ends (it would spin on the closed signal channel), Close returns at once")
+	log, lines := captureLog()
+	a := discovery.Advertise(context.Background(), discovery.Service{Name: "oscgpio bus test", OSCPort: 5012, Listen: netip.MustParseAddr("127.0.0.1")}, log)
+	defer a.Close()
+	lines.waitFor(t, `avahi-daemon is not running`)
+	if !avahiGoroutine() {
+		t.Fatal("no go-avahi goroutine while connected to the bus: this step tests nothing")
+	}
+	if code := bus.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("dbus-daemon exit code %d", code)
+	}
+	lines.waitFor(t, `the D-Bus system bus connection closed`)
+	for deadline := time.Now().Add(wait); avahiGoroutine(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("go-avahi's signal goroutine still runs %v after the bus closed (spinning on its closed channel)", wait)
+		}
+	}
+	closed := time.Now()
+	a.Close()
+	if d := time.Since(closed); d > time.Second || lines.count(`did not answer`) != 0 {
+		t.Errorf("Close took %v after the bus went away; the log:\n%s", d, strings.Join(lines.all(), "\n"))
+	}
+}
+
+// avahiGoroutine reports whether a goroutine of go-avahi runs.
+func avahiGoroutine() bool {
+	buf := make([]byte, 1<<20)
+	return strings.Contains(string(buf[:runtime.Stack(buf, true)]), "holoplot/go-avahi.ServerNew")
 }
 
 // setHostName renames the host in Avahi (org.freedesktop.Avahi.Server.SetHostName),

@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/godbus/dbus/v5"
 	avahi "github.com/holoplot/go-avahi"
@@ -47,7 +48,8 @@ const (
 // Service is what the bridge advertises: one DNS-SD instance name, the OSC
 // port and the HTTP port, published together in one Avahi entry group.
 type Service struct {
-	// Name is the instance name; "" means DefaultName().
+	// Name is the instance name; "" means DefaultName(). A name longer
+	// than a DNS label (63 bytes), which Avahi refuses, is cut there.
 	Name string
 	// OSCPort is the UDP port OSC is received on, advertised as _osc._udp.
 	// 0 advertises nothing.
@@ -63,6 +65,11 @@ type Service struct {
 	// advertised, where nothing answers). Any other address: on the
 	// interface that holds it, for its IP family only.
 	Listen netip.Addr
+	// HTTPListen is the IP address the HTTP server is bound to: it says
+	// where _oscjson._tcp is published, as Listen does for _osc._udp (a
+	// dashboard on 127.0.0.1 is not advertised to the network when OSC
+	// listens on 0.0.0.0). The zero value: as Listen.
+	HTTPListen netip.Addr
 }
 
 // ServiceAt is the Service of a bridge receiving OSC on osc (a *net.UDPAddr
@@ -88,25 +95,64 @@ func DefaultName() string {
 	return "oscgpio on " + h
 }
 
-// LoopbackOnly reports whether the service is published on the loopback
-// interface only (see Service.Listen).
-func (s Service) LoopbackOnly() bool { return s.Listen.IsValid() && s.Listen.IsLoopback() }
-
-func (s Service) name() string {
-	if s.Name == "" {
-		return DefaultName()
-	}
-	return s.Name
+// LoopbackOnly reports whether the services are published on the loopback
+// interface only (see Service.Listen and HTTPListen).
+func (s Service) LoopbackOnly() bool {
+	loop := func(a netip.Addr) bool { return a.IsValid() && a.IsLoopback() }
+	return loop(s.Listen) && (s.HTTPPort == 0 || !s.HTTPListen.IsValid() || loop(s.HTTPListen))
 }
 
-// where is the Avahi interface index and protocol the service is published on.
-func (s Service) where() (iface, proto int32, ifname string) {
+func (s Service) name() string {
+	n := s.Name
+	if n == "" {
+		n = DefaultName()
+	}
+	return clipLabel(n)
+}
+
+// maxLabel is the longest DNS label, in bytes: the longest instance name
+// Avahi takes ("Invalid service name" beyond).
+const maxLabel = 63
+
+// clipLabel cuts n to maxLabel bytes, between two characters: a host name
+// of 53 characters or more makes "oscgpio on <hostname>" too long.
+func clipLabel(n string) string {
+	if len(n) <= maxLabel {
+		return n
+	}
+	end := 0
+	for i, r := range n {
+		if i+utf8.RuneLen(r) > maxLabel {
+			break
+		}
+		end = i + utf8.RuneLen(r)
+	}
+	return n[:end]
+}
+
+// where is the Avahi interface index and protocol _osc._udp is published on.
+func (s Service) where() (iface, proto int32, ifname string) { return whereAt(s.Listen) }
+
+// whereHTTP is the Avahi interface index and protocol _oscjson._tcp is
+// published on.
+func (s Service) whereHTTP() (iface, proto int32) {
+	at := s.HTTPListen
+	if !at.IsValid() {
+		at = s.Listen
+	}
+	iface, proto, _ = whereAt(at)
+	return iface, proto
+}
+
+// whereAt is the Avahi interface index and protocol of a server bound to
+// listen (see Service.Listen).
+func whereAt(listen netip.Addr) (iface, proto int32, ifname string) {
 	iface, proto = avahi.InterfaceUnspec, avahi.ProtoUnspec
-	if !s.Listen.IsValid() || s.Listen.IsUnspecified() {
+	if !listen.IsValid() || listen.IsUnspecified() {
 		return iface, proto, ""
 	}
 	proto = avahi.ProtoInet6
-	if s.Listen.Unmap().Is4() {
+	if listen.Unmap().Is4() {
 		proto = avahi.ProtoInet
 	}
 	ifs, err := net.Interfaces()
@@ -114,7 +160,7 @@ func (s Service) where() (iface, proto int32, ifname string) {
 		return iface, proto, ""
 	}
 	for _, fi := range ifs {
-		if s.Listen.IsLoopback() {
+		if listen.IsLoopback() {
 			if fi.Flags&net.FlagLoopback != 0 {
 				return int32(fi.Index), proto, fi.Name
 			}
@@ -126,7 +172,7 @@ func (s Service) where() (iface, proto int32, ifname string) {
 		}
 		for _, a := range addrs {
 			if n, ok := a.(*net.IPNet); ok {
-				if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap() == s.Listen.Unmap() {
+				if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap() == listen.Unmap() {
 					return int32(fi.Index), proto, fi.Name
 				}
 			}
@@ -144,6 +190,7 @@ type Advertiser struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	mu      sync.Mutex // serialises Update's replace-the-pending-value
+	closing sync.Once  // Close waits once
 }
 
 // Advertise starts publishing s through Avahi and returns at once; the
@@ -187,12 +234,14 @@ func (a *Advertiser) Update(s Service) {
 // 2 s for Avahi, so that a hung daemon cannot hold up the bridge's exit.
 // Calling it again does nothing.
 func (a *Advertiser) Close() {
-	a.cancel()
-	select {
-	case <-a.done:
-	case <-time.After(closeWait):
-		a.log.Warn("Avahi did not answer within 2s: the bridge's services may stay advertised until avahi-daemon notices the bridge is gone")
-	}
+	a.closing.Do(func() {
+		a.cancel()
+		select {
+		case <-a.done:
+		case <-time.After(closeWait):
+			a.log.Warn("Avahi did not answer within 2s: the bridge's services may stay advertised until avahi-daemon notices the bridge is gone")
+		}
+	})
 }
 
 // state is the Advertiser's goroutine's view of Avahi.
@@ -286,6 +335,11 @@ func (a *Advertiser) run(ctx context.Context, s Service) {
 		case <-conn.Context().Done():
 			st.log.Info("the D-Bus system bus connection closed: the bridge is no longer advertised")
 			st.dropGroup()
+			// go-avahi's signal goroutine spins on the closed signal
+			// channel until its Server is closed: close it now, not when
+			// the bridge exits.
+			closeServer(st.server)
+			st.server = nil
 			a.idle(ctx)
 			return
 		case s := <-a.updates:
@@ -424,6 +478,7 @@ func (st *state) addServices(iface, proto int32) error {
 		return err
 	}
 	if st.want.HTTPPort > 0 {
+		iface, proto := st.want.whereHTTP()
 		return st.group.AddService(iface, proto, 0, st.name, TypeOSCJSON, "", "", uint16(st.want.HTTPPort), txt)
 	}
 	return nil
@@ -520,9 +575,12 @@ func (st *state) forgetGroup() {
 }
 
 // closeServer ends go-avahi's signal goroutine and closes the D-Bus
-// connection.
+// connection. A nil s (closed already) does nothing: a second Close of a
+// go-avahi Server blocks for ever.
 func closeServer(s *avahi.Server) {
-	s.Close()
+	if s != nil {
+		s.Close()
+	}
 }
 
 // drain empties ch until the returned stop is called.

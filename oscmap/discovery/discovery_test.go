@@ -33,6 +33,14 @@ func TestServiceAt(t *testing.T) {
 			t.Errorf("ServiceAt(%v).LoopbackOnly() = %v, want %v", c.addr, s.LoopbackOnly(), c.loopback)
 		}
 	}
+	// A dashboard on every interface beside OSC on loopback is on the network.
+	lo := discovery.Service{OSCPort: 5005, HTTPPort: 5080, Listen: netip.MustParseAddr("127.0.0.1")}
+	if lo.HTTPListen = netip.IPv4Unspecified(); lo.LoopbackOnly() {
+		t.Errorf("%+v: LoopbackOnly, but _oscjson._tcp is published on every interface", lo)
+	}
+	if lo.HTTPListen = netip.MustParseAddr("::1"); !lo.LoopbackOnly() {
+		t.Errorf("%+v: not LoopbackOnly", lo)
+	}
 	h, _ := os.Hostname()
 	if got := discovery.DefaultName(); got != "oscgpio on "+h {
 		t.Errorf("DefaultName() = %q, want %q", got, "oscgpio on "+h)

@@ -29,9 +29,10 @@ import (
 // avahi-browse and the oscgpio binary) in network, mount and PID namespaces
 // of its own: the test binary runs itself again under unshare, and the copy
 // inside (nsEnv set) does the work. Its loopback interface, with multicast
-// on, is the only network; a tmpfs on /run holds the private system bus and
-// Avahi's runtime directory; when the copy inside exits, the kernel kills
-// whatever it left running in its PID namespace.
+// on, is the only network until a step adds lan0 (addLAN); a tmpfs on /run
+// holds the private system bus and Avahi's runtime directory; when the copy
+// inside exits, the kernel kills whatever it left running in its PID
+// namespace.
 const (
 	nsEnv  = "OSCGPIO_DISCOVERY_NETNS" // set inside the namespaces
 	binEnv = "OSCGPIO_DISCOVERY_BIN"   // the oscgpio binary built outside
@@ -166,7 +167,7 @@ const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Con
 
 const avahiConfig = `[server]
 use-ipv6=no
-allow-interfaces=lo
+allow-interfaces=lo,lan0
 enable-dbus=yes
 [wide-area]
 enable-wide-area=no
