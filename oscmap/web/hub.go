@@ -110,8 +110,10 @@ func (h *hub) onChange(c oscmap.Change) {
 	h.poke()
 }
 
-// onApply runs after a reload: every client gets a new state.
-func (h *hub) onApply(*config.Config) {
+// onApply runs after a reload: the control POST takes the new allow list
+// and rate limits, and every client gets a new state.
+func (h *hub) onApply(cfg *config.Config) {
+	h.s.setGuard(cfg)
 	h.mu.Lock()
 	for c := range h.clients {
 		c.needState = true

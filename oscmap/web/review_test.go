@@ -1,10 +1,15 @@
 package web
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/oscgpio/oscgpio/config"
+	"github.com/oscgpio/oscgpio/gpio"
+	"github.com/oscgpio/oscgpio/oscmap"
 )
 
 // postAs posts body to the send of ts as a page opened at host would, with
@@ -50,5 +55,65 @@ func TestSendRefusesLookalikeHost(t *testing.T) {
 		if (code == http.StatusOK) != tc.ok {
 			t.Errorf("page at %s: %d %s; want allowed %v", tc.host, code, body, tc.ok)
 		}
+	}
+}
+
+// bridgeOf makes a sim bridge of the mapping src.
+func bridgeOf(t *testing.T, src string) *oscmap.Bridge {
+	t.Helper()
+	cfg, err := config.Parse("mapping.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := oscmap.NewBridge(cfg, gpio.NewSim(quiet()), oscmap.Options{Listen: "127.0.0.1:0", Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// The POST obeys the mapping's allow list, as OSC over UDP and the OSCQuery
+// WebSocket do: a browser on a machine the mapping does not admit cannot
+// drive what its OSC could not. A reload that admits it lets it in.
+func TestSendObeysAllow(t *testing.T) {
+	const outputs = "outputs:\n  - {name: led, pin: GPIO17, address: /led}\n"
+	b := bridgeOf(t, "allow: [10.0.0.0/8]\n"+outputs)
+	_, ts := newServer(t, b, Options{Control: true})
+	code, body := post(t, ts, `{"address": "/led", "args": [1]}`, nil)
+	if code != http.StatusForbidden || !strings.Contains(body, "allow") {
+		t.Errorf("POST from 127.0.0.1 with allow: [10.0.0.0/8]: %d %s, want 403 naming allow", code, body)
+	}
+	if p := point(b, "led"); p.Value != 0 {
+		t.Errorf("led %v after a POST the allow list refuses", p.Value)
+	}
+
+	cfg, err := config.Parse("mapping.yaml", []byte("allow: [127.0.0.1]\n"+outputs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := post(t, ts, `{"address": "/led", "args": [1]}`, nil); code != 200 || point(b, "led").Value != 1 {
+		t.Errorf("POST from 127.0.0.1 with allow: [127.0.0.1]: %d %s, led %v", code, body, point(b, "led").Value)
+	}
+}
+
+// The POST obeys the mapping's rate_limit per client address, as UDP does:
+// beyond the burst it answers 429 and the message is not handled.
+func TestSendObeysRateLimit(t *testing.T) {
+	b := bridgeOf(t, "rate_limit: {rate: 0.1, burst: 2}\noutputs:\n  - {name: led, pin: GPIO17, address: /led}\n")
+	_, ts := newServer(t, b, Options{Control: true})
+	var codes []int
+	for i := range 5 {
+		code, _ := post(t, ts, fmt.Sprintf(`{"address": "/led", "args": [%d]}`, i%2), nil)
+		codes = append(codes, code)
+	}
+	if fmt.Sprint(codes) != "[200 200 429 429 429]" {
+		t.Errorf("5 POSTs with rate_limit {rate: 0.1, burst: 2}: %v, want [200 200 429 429 429]", codes)
+	}
+	if p := point(b, "led"); p.Value != 1 {
+		t.Errorf("led %v: want 1, from the second POST, the last one let through", p.Value)
 	}
 }

@@ -13,7 +13,8 @@
 //     GET /oscgpio/ui/ the page; GET /oscgpio/ui/events the Server-Sent
 //     Events stream; GET /oscgpio/ui/state the snapshot as JSON; POST
 //     /oscgpio/ui/send a message handled as if received over OSC (403 when
-//     Options.Control is false); GET /oscgpio/ui/wiring.svg the wiring
+//     Options.Control is false or the mapping's allow list does not admit
+//     the client, 429 over its rate_limit); GET /oscgpio/ui/wiring.svg the wiring
 //     diagram (404 without Options.Wiring). One of these paths with another
 //     method is 405; any other path there is 404.
 //  3. GET or HEAD of / without a query whose Accept header prefers
@@ -57,6 +58,7 @@ import (
 
 	"github.com/oscgpio/oscgpio/oscmap"
 	"github.com/oscgpio/oscgpio/oscmap/oscquery"
+	"github.com/oscgpio/oscgpio/oscmap/transport"
 )
 
 // Prefix is the path under which the dashboard's API lives.
@@ -93,6 +95,10 @@ type Server struct {
 	hub  *hub
 	host string // os.Hostname, for the control POST's Host check
 
+	guardMu sync.Mutex
+	allow   *transport.Allow   // the mapping's allow list for the control POST; nil admits everyone
+	limit   *transport.Limiter // the mapping's rate_limit per client address; nil when it has none
+
 	mu   sync.Mutex
 	srv  *http.Server
 	ln   net.Listener
@@ -113,6 +119,7 @@ func New(b *oscmap.Bridge, opt Options) *Server {
 		opt.LogQueue = 256
 	}
 	s := &Server{b: b, opt: opt, log: opt.Logger, host: hostname()}
+	s.setGuard(b.Config())
 	s.hub = newHub(s)
 	return s
 }
