@@ -211,16 +211,21 @@ func clip(s string) string {
 }
 
 // addLog queues a log line, or counts it as dropped (data nil, or the
-// queue full).
+// queue full). Only a queued line wakes the client: a count goes out with
+// its next event (the counters come every second), so a flood does not
+// wake it, and have it write a dropped event, per message.
 func (c *client) addLog(data []byte, limit int) {
 	c.mu.Lock()
-	if data == nil || len(c.logs) >= limit {
-		c.dropped++
-	} else {
+	queued := data != nil && len(c.logs) < limit
+	if queued {
 		c.logs = append(c.logs, data)
+	} else {
+		c.dropped++
 	}
 	c.mu.Unlock()
-	c.poke()
+	if queued {
+		c.poke()
+	}
 }
 
 func (c *client) setState(data []byte) {

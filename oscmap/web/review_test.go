@@ -1,11 +1,15 @@
 package web
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/hypebeast/go-osc/osc"
 
 	"github.com/oscgpio/oscgpio/config"
 	"github.com/oscgpio/oscgpio/gpio"
@@ -115,5 +119,49 @@ func TestSendObeysRateLimit(t *testing.T) {
 	}
 	if p := point(b, "led"); p.Value != 1 {
 		t.Errorf("led %v: want 1, from the second POST, the last one let through", p.Value)
+	}
+}
+
+// A flood of messages beyond what the log formats wakes no stream per
+// message: the lines not formatted are only counted, and the count goes
+// out with the stream's next event (at the latest the next second's
+// counters). Before, every one woke each stream, which then wrote (and the
+// page drew) one {"dropped":1} line per message of the flood.
+func TestFloodDoesNotWakeStreamsPerMessage(t *testing.T) {
+	b := newBridge(t)
+	_, ts := newServer(t, b, Options{Control: true})
+	ch := stream(t, ts)
+	next(t, ch, "state")
+	const n = 20000
+	m := osc.NewMessage("/nothing/here")
+	m.Append(int32(1))
+	for range n {
+		b.Inject(m, local, nil)
+		runtime.Gosched() // as a UDP reader waits on its socket: the streams get to run
+	}
+	lines, dropped, dropEvents := 0, 0, 0
+	for lines+dropped < n {
+		e := next(t, ch, "log")
+		var l struct {
+			Dropped int    `json:"dropped"`
+			Addr    string `json:"addr"`
+		}
+		if err := json.Unmarshal([]byte(e.data), &l); err != nil {
+			t.Fatalf("log event %q: %v", e.data, err)
+		}
+		if l.Dropped > 0 {
+			dropped += l.Dropped
+			dropEvents++
+		} else if l.Addr == "/nothing/here" {
+			lines++
+		}
+	}
+	if lines > maxLogRate*3 || lines+dropped != n {
+		t.Errorf("%d lines and %d dropped for %d messages", lines, dropped, n)
+	}
+	// The flood lasts well under a second on any machine; a few seconds of
+	// counters at most, plus the lines a full queue counted.
+	if dropEvents > 20 {
+		t.Errorf("%d messages beyond the log's rate came as %d dropped events: the streams woke per message", dropped, dropEvents)
 	}
 }
