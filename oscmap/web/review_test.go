@@ -165,3 +165,25 @@ func TestFloodDoesNotWakeStreamsPerMessage(t *testing.T) {
 		t.Errorf("%d messages beyond the log's rate came as %d dropped events: the streams woke per message", dropped, dropEvents)
 	}
 }
+
+// A Rebind that comes after Close (a reload still running while the bridge
+// stops) serves nothing: it would leave a listener and its goroutine behind
+// a server that is closed, and a port taken.
+func TestRebindAfterClose(t *testing.T) {
+	b := newBridge(t)
+	s := New(b, Options{Logger: quiet()})
+	if err := s.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Rebind("127.0.0.1:0")
+	if a := s.Addr(); a != nil {
+		t.Cleanup(func() { s.Close() })
+		t.Errorf("Rebind after Close serves at %s (err %v)", a, err)
+	}
+	if err == nil {
+		t.Errorf("Rebind after Close: no error")
+	}
+}

@@ -99,11 +99,15 @@ type Server struct {
 	allow   *transport.Allow   // the mapping's allow list for the control POST; nil admits everyone
 	limit   *transport.Limiter // the mapping's rate_limit per client address; nil when it has none
 
-	mu   sync.Mutex
-	srv  *http.Server
-	ln   net.Listener
-	done chan struct{} // closed when srv's Serve returned
+	mu     sync.Mutex
+	srv    *http.Server
+	ln     net.Listener
+	done   chan struct{} // closed when srv's Serve returned
+	closed bool          // Close was called: nothing is served again
 }
+
+// errClosed is Start's and Rebind's error after Close.
+var errClosed = errors.New("dashboard: the server is closed (the bridge is stopping)")
 
 // New makes the server of bridge b and starts following its changes,
 // messages and reloads. It serves nothing until Start (or use it as an
@@ -131,7 +135,9 @@ func (s *Server) Start(addr string) error {
 	if err != nil {
 		return err
 	}
-	s.Serve(ln)
+	if !s.serve(ln) {
+		return errClosed
+	}
 	return nil
 }
 
@@ -148,8 +154,11 @@ func Listen(addr string) (net.Listener, error) {
 }
 
 // Serve serves on ln in the background, replacing (and closing) what was
-// served before. Close closes ln.
-func (s *Server) Serve(ln net.Listener) {
+// served before. Close closes ln; after Close, Serve closes ln at once.
+func (s *Server) Serve(ln net.Listener) { s.serve(ln) }
+
+// serve is Serve; it reports false, having closed ln, after Close.
+func (s *Server) serve(ln net.Listener) bool {
 	srv := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -158,6 +167,11 @@ func (s *Server) Serve(ln net.Listener) {
 	}
 	done := make(chan struct{})
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return false
+	}
 	old, oldDone := s.srv, s.done
 	s.srv, s.ln, s.done = srv, ln, done
 	s.mu.Unlock()
@@ -171,18 +185,27 @@ func (s *Server) Serve(ln net.Listener) {
 		old.Close()
 		<-oldDone
 	}
+	return true
 }
 
 // Rebind moves the server to addr: it binds addr first, and only then stops
 // serving the old address, so a busy addr leaves the server where it was
 // (and returns the error). The open event streams end; their pages
-// reconnect.
+// reconnect. After Close it binds nothing and returns an error.
 func (s *Server) Rebind(addr string) error {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return errClosed
+	}
 	ln, err := Listen(addr)
 	if err != nil {
 		return err
 	}
-	s.Serve(ln)
+	if !s.serve(ln) {
+		return errClosed
+	}
 	return nil
 }
 
@@ -215,12 +238,13 @@ func (s *Server) URL() string {
 }
 
 // Close stops serving, ends every event stream and stops following the
-// bridge. It waits at most a second for the connections to end.
+// bridge. It waits at most a second for the connections to end. Nothing is
+// served after it.
 func (s *Server) Close() error {
 	s.hub.close()
 	s.mu.Lock()
 	srv, done := s.srv, s.done
-	s.srv, s.ln = nil, nil
+	s.srv, s.ln, s.closed = nil, nil, true
 	s.mu.Unlock()
 	if srv == nil {
 		return nil
