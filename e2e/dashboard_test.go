@@ -245,3 +245,71 @@ func TestDashboardAddressTaken(t *testing.T) {
 		t.Errorf("a pin was touched or the bridge started before the refusal:\n%s", out)
 	}
 }
+
+// oddMapping has what a page must cope with: a point named like HTML, an
+// analog input on an ADC (a point on no header pin), and a PWM output whose
+// range runs downwards.
+const oddMapping = `listen: 127.0.0.1:5005
+destinations:
+  monitor: 127.0.0.1:%d
+adcs:
+  - {name: panel, chip: ads1115, bus: 1, address: 0x48}
+outputs:
+  - {name: fader, kind: pwm, pin: GPIO12, address: /fader, range: [100, 0]}
+  - {name: "<img src=x onerror=window.__xss=1>", pin: GPIO17, address: "/<b>x</b>"}
+inputs:
+  - {name: knob, kind: analog, adc: panel, channel: 0, address: /knob, to: [monitor]}
+`
+
+// The page on odd data: names and OSC addresses from the mapping and from
+// the network are shown as text, never as HTML (an OSC sender cannot put
+// script in the technician's browser through the log); a point on no pin
+// has its details; a slider whose range runs downwards ([100, 0]) moves.
+func TestDashboardOddDataInBrowser(t *testing.T) {
+	_, dport := oscdump(t)
+	bridge := runBridge(t, "--config", writeMapping(t, oddMapping, dport), "--http", "127.0.0.1:0")
+	m := dashboardURL.FindStringSubmatch(strings.Join(bridge.matching(`msg=dashboard url=`), "\n"))
+	if m == nil {
+		t.Fatalf("no dashboard url= in the log")
+	}
+	ctx := browser(t)
+	step(t, ctx, "load the page", chromedp.Navigate(m[1]), chromedp.WaitVisible(chromedp.CSS(`.pin[data-point="fader"]`)), chromedp.WaitVisible(chromedp.CSS(`#live.live`)))
+
+	const evil = "/<img src=x onerror=window.__xss=2>"
+	oscsend(t, bridge.port, evil, "i", "1")
+	step(t, ctx, "the log shows the message", chromedp.WaitVisible(chromedp.CSS(`#loglines .in`)))
+	if logged := eval[string](t, ctx, `document.getElementById("loglines").innerText`); !strings.Contains(logged, evil) {
+		t.Errorf("the log does not show %q as text:\n%s", evil, logged)
+	}
+	step(t, ctx, "the details of the HTML-named point", chromedp.Click(chromedp.CSS(`.pin[data-pos="11"]`)))
+	if got := eval[string](t, ctx, `document.getElementById("detail").innerText`); !strings.Contains(got, "<img src=x onerror=window.__xss=1>") {
+		t.Errorf("the details do not show the point's name as text:\n%s", got)
+	}
+	step(t, ctx, "the details of the analog input", chromedp.Click(chromedp.CSS(`tr[data-point="knob"] td`)))
+	if got := eval[string](t, ctx, `document.getElementById("detail").innerText`); !strings.Contains(got, "panel ch0") {
+		t.Errorf("the analog input's details do not name its ADC channel:\n%s", got)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll("main img:not(#wiringimg), main b b").length`); n != 0 {
+		t.Errorf("%d elements made from names or addresses: the page put them in as HTML", n)
+	}
+
+	// The slider of range [100, 0] goes from 0 to 100 and sends what it is set to.
+	got := eval[string](t, ctx, `(() => {
+		const s = document.querySelector('tr[data-point="fader"] input[type=range]');
+		s.value = 25;
+		s.dispatchEvent(new Event("input"));
+		s.dispatchEvent(new Event("change"));
+		return s.min + " " + s.max + " " + s.value;
+	})()`)
+	if got != "0 100 25" {
+		t.Errorf("fader's slider (range [100, 0]) set to 25: min max value %q, want \"0 100 25\"", got)
+	}
+	step(t, ctx, "the fader at 25", chromedp.WaitVisible(chromedp.CSS(`.pin[data-point="fader"][data-state="25"]`)))
+
+	if xss := eval[bool](t, ctx, `window.__xss !== undefined`); xss {
+		t.Errorf("a name or an address ran as script: window.__xss = %v", eval[any](t, ctx, `window.__xss`))
+	}
+	if toast := eval[string](t, ctx, `document.getElementById("toast").textContent`); toast != "" {
+		t.Errorf("the page says %q", toast)
+	}
+}
