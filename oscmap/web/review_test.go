@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -185,5 +187,57 @@ func TestRebindAfterClose(t *testing.T) {
 	}
 	if err == nil {
 		t.Errorf("Rebind after Close: no error")
+	}
+}
+
+// A reload from 127.0.0.1:P to 0.0.0.0:P (the README's way to put the
+// dashboard on the network) moves it, although the new address cannot be
+// bound while the server holds the port on loopback: the server lets the
+// port go and binds again, as the bridge does for its OSC socket. When the
+// new address still cannot be bound, it goes back to the old one.
+func TestRebindSamePortOtherInterface(t *testing.T) {
+	b := newBridge(t)
+	s := New(b, Options{Logger: quiet()})
+	t.Cleanup(func() { s.Close() })
+	if err := s.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(s.Addr().(*net.TCPAddr).Port)
+	get := func(host string) error {
+		resp, err := http.Get("http://" + net.JoinHostPort(host, port) + "/oscgpio/ui/state")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("%s", resp.Status)
+		}
+		return nil
+	}
+
+	// Another program has the port on 127.0.0.2: 0.0.0.0 cannot be had.
+	other, err := net.Listen("tcp", net.JoinHostPort("127.0.0.2", port))
+	if err != nil {
+		t.Skipf("cannot listen on 127.0.0.2: %v", err)
+	}
+	err = s.Rebind(net.JoinHostPort("0.0.0.0", port))
+	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:"+port) {
+		t.Errorf("Rebind to a port another program holds on 127.0.0.2: %v, want an error saying it stays at 127.0.0.1:%s", err, port)
+	}
+	if err := get("127.0.0.1"); err != nil {
+		t.Errorf("after a failed move the old address does not answer: %v", err)
+	}
+	other.Close()
+
+	if err := s.Rebind(net.JoinHostPort("0.0.0.0", port)); err != nil {
+		t.Fatalf("Rebind 127.0.0.1:%s -> 0.0.0.0:%s: %v", port, port, err)
+	}
+	if a := s.Addr().(*net.TCPAddr); !a.IP.IsUnspecified() || strconv.Itoa(a.Port) != port {
+		t.Errorf("after the move the server listens at %s", a)
+	}
+	for _, host := range []string{"127.0.0.1", "127.0.0.2"} {
+		if err := get(host); err != nil {
+			t.Errorf("after the move to 0.0.0.0, %s does not answer: %v", host, err)
+		}
 	}
 }

@@ -54,6 +54,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/oscgpio/oscgpio/oscmap"
@@ -190,16 +191,33 @@ func (s *Server) serve(ln net.Listener) bool {
 
 // Rebind moves the server to addr: it binds addr first, and only then stops
 // serving the old address, so a busy addr leaves the server where it was
-// (and returns the error). The open event streams end; their pages
-// reconnect. After Close it binds nothing and returns an error.
+// (and returns the error). The same port on another interface
+// (127.0.0.1:5080 -> 0.0.0.0:5080) is busy with the server's own socket:
+// then it lets the port go and binds again, going back to the old address
+// if that fails. The open event streams end; their pages reconnect. After
+// Close it binds nothing and returns an error.
 func (s *Server) Rebind(addr string) error {
 	s.mu.Lock()
-	closed := s.closed
+	closed, cur := s.closed, s.ln
 	s.mu.Unlock()
 	if closed {
 		return errClosed
 	}
 	ln, err := Listen(addr)
+	if err != nil && cur != nil && errors.Is(err, syscall.EADDRINUSE) && samePort(addr, cur.Addr()) {
+		curAddr := cur.Addr().String()
+		s.stop()
+		if ln, err = Listen(addr); err != nil {
+			back, again := Listen(curAddr)
+			if again != nil {
+				return fmt.Errorf("%w; and %s could not be bound again (%v): the dashboard is off until the bridge restarts", err, curAddr, again)
+			}
+			if !s.serve(back) {
+				return errClosed
+			}
+			return fmt.Errorf("%w; still at %s", err, curAddr)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -207,6 +225,25 @@ func (s *Server) Rebind(addr string) error {
 		return errClosed
 	}
 	return nil
+}
+
+// stop stops serving (the hub goes on) and waits until it has.
+func (s *Server) stop() {
+	s.mu.Lock()
+	srv, done := s.srv, s.done
+	s.srv, s.ln = nil, nil
+	s.mu.Unlock()
+	if srv != nil {
+		srv.Close()
+		<-done
+	}
+}
+
+// samePort reports whether addr (host:port) has the port of a.
+func samePort(addr string, a net.Addr) bool {
+	_, port, err := net.SplitHostPort(addr)
+	t, ok := a.(*net.TCPAddr)
+	return err == nil && ok && port == strconv.Itoa(t.Port)
 }
 
 // Addr is the address the server listens on, nil before Start.
