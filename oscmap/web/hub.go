@@ -44,6 +44,8 @@ type hub struct {
 	once sync.Once
 	n    atomic.Int32 // clients connected, for the callbacks' quick return
 
+	flushes atomic.Uint64 // times the goroutine woke to flush (for tests)
+
 	cancelSub, cancelApply func()
 
 	tapMu  sync.Mutex
@@ -99,15 +101,20 @@ func (c *client) poke() {
 	}
 }
 
-// onChange runs under the bridge's lock: it marks the point.
+// onChange runs under the bridge's lock: it marks the point. Only a point
+// not marked yet wakes the hub: one marked is due already, or waits for
+// the hub's timer of the 30-a-second limit.
 func (h *hub) onChange(c oscmap.Change) {
 	if h.n.Load() == 0 {
 		return
 	}
 	h.mu.Lock()
+	was := h.dirty[c.Point]
 	h.dirty[c.Point] = true
 	h.mu.Unlock()
-	h.poke()
+	if !was {
+		h.poke()
+	}
 }
 
 // onApply runs after a reload: the control POST takes the new allow list
@@ -321,6 +328,7 @@ func (h *hub) run() {
 			}
 			continue
 		}
+		h.flushes.Add(1)
 		if wait := h.flush(); wait > 0 {
 			timer.Reset(wait)
 		}

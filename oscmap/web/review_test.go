@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hypebeast/go-osc/osc"
 
@@ -239,5 +240,37 @@ func TestRebindSamePortOtherInterface(t *testing.T) {
 		if err := get(host); err != nil {
 			t.Errorf("after the move to 0.0.0.0, %s does not answer: %v", host, err)
 		}
+	}
+}
+
+// A flood of changes to one point does not wake the hub per change: only
+// a point's first change since it was last sent does; the 30-a-second
+// limit's timer sends the rest. Before, each change woke the hub's
+// goroutine, which with the bridge on one processor (run's GOMAXPROCS=1)
+// took turns with the OSC reader: an open page cut the bridge's rate of
+// changes by about three.
+func TestChangeFloodDoesNotWakeHubPerChange(t *testing.T) {
+	b := newBridge(t)
+	s, ts := newServer(t, b, Options{Control: true})
+	ch := stream(t, ts)
+	next(t, ch, "state")
+	const n = 5000
+	before := s.hub.flushes.Load()
+	start := time.Now()
+	for i := range n {
+		m := osc.NewMessage("/dimmer")
+		m.Append(float32(i % 128))
+		b.Inject(m, local, nil)
+		runtime.Gosched() // as a UDP reader waits on its socket: the hub gets to run
+	}
+	took := time.Since(start)
+	woke := s.hub.flushes.Load() - before
+	// 30 a second for as long as the flood lasted, and a few more.
+	if limit := uint64(took.Seconds()*30) + 20; woke > limit {
+		t.Errorf("%d changes in %v woke the hub %d times, want at most %d", n, took, woke, limit)
+	}
+	e := next(t, ch, "change")
+	if !strings.Contains(e.data, `"name":"dimmer"`) {
+		t.Errorf("change event %s, want the dimmer's", e.data)
 	}
 }
