@@ -261,10 +261,15 @@ func (c *client) setStats(data []byte) {
 }
 
 // take empties the queue into buf as SSE events and reports whether there
-// was anything.
+// was anything. A count of dropped lines alone is kept for the next event:
+// in a flood, a stream that has just written would otherwise write a
+// dropped event after another for as long as the flood lasts.
 func (c *client) take(buf *bytes.Buffer) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.state == nil && len(c.order) == 0 && len(c.logs) == 0 && c.stats == nil && !c.ping {
+		return false
+	}
 	start := buf.Len()
 	if c.state != nil {
 		event(buf, "state", c.state)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -125,20 +126,23 @@ func TestSendObeysRateLimit(t *testing.T) {
 	}
 }
 
-// A flood of messages beyond what the log formats wakes no stream per
-// message: the lines not formatted are only counted, and the count goes
-// out with the stream's next event (at the latest the next second's
-// counters). Before, every one woke each stream, which then wrote (and the
-// page drew) one {"dropped":1} line per message of the flood.
+// A flood of messages beyond what the log formats costs the streams no
+// work per message: the lines not formatted are only counted, and the count
+// goes out with the stream's next event (a line, a change, at the latest the
+// next second's counters). Before, every one woke each stream, and a stream
+// busy writing went on writing one {"dropped":N} event after another for as
+// long as the flood lasted (and the page drew a line for each).
 func TestFloodDoesNotWakeStreamsPerMessage(t *testing.T) {
 	b := newBridge(t)
 	_, ts := newServer(t, b, Options{Control: true})
 	ch := stream(t, ts)
 	next(t, ch, "state")
-	const n = 20000
 	m := osc.NewMessage("/nothing/here")
 	m.Append(int32(1))
-	for range n {
+	// 1.5 s: a second's 500 lines wake the stream while the flood goes on.
+	const flood = 1500 * time.Millisecond
+	n := 0
+	for start := time.Now(); time.Since(start) < flood; n++ {
 		b.Inject(m, local, nil)
 		runtime.Gosched() // as a UDP reader waits on its socket: the streams get to run
 	}
@@ -162,10 +166,10 @@ func TestFloodDoesNotWakeStreamsPerMessage(t *testing.T) {
 	if lines > maxLogRate*3 || lines+dropped != n {
 		t.Errorf("%d lines and %d dropped for %d messages", lines, dropped, n)
 	}
-	// The flood lasts well under a second on any machine; a few seconds of
-	// counters at most, plus the lines a full queue counted.
-	if dropEvents > 20 {
-		t.Errorf("%d messages beyond the log's rate came as %d dropped events: the streams woke per message", dropped, dropEvents)
+	// A few a second: with the counters, and with the takes of the lines
+	// a full queue held back.
+	if dropEvents > 40 {
+		t.Errorf("%d messages beyond the log's rate came as %d dropped events: the streams wrote per message", dropped, dropEvents)
 	}
 }
 
@@ -272,5 +276,28 @@ func TestChangeFloodDoesNotWakeHubPerChange(t *testing.T) {
 	e := next(t, ch, "change")
 	if !strings.Contains(e.data, `"name":"dimmer"`) {
 		t.Errorf("change event %s, want the dimmer's", e.data)
+	}
+}
+
+// Lines only counted (beyond the log's rate, or a full queue) neither wake
+// a stream nor make it write: the count goes with its next event.
+func TestDroppedAloneIsNotWritten(t *testing.T) {
+	c := &client{wake: make(chan struct{}, 1), changes: map[string][]byte{}}
+	for range 100 {
+		c.addLog(nil, 256)
+	}
+	select {
+	case <-c.wake:
+		t.Error("lines only counted woke the stream")
+	default:
+	}
+	var buf bytes.Buffer
+	if c.take(&buf) {
+		t.Errorf("the stream writes %q for lines only counted", buf.String())
+	}
+	c.addLog([]byte(`{"addr":"/x"}`), 256)
+	buf.Reset()
+	if !c.take(&buf) || !strings.Contains(buf.String(), `data: {"dropped":100}`) || !strings.Contains(buf.String(), `data: {"addr":"/x"}`) {
+		t.Errorf("with a line to send: %q, want the line and the count", buf.String())
 	}
 }
