@@ -84,8 +84,9 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 
 // The dashboard in a real browser: the mapped pins are shown, /led 1 sent
 // with oscsend changes the pin's colour within 200 ms, a press on a sim
-// input makes oscdump receive /button 1 (and the release /button 0), so
-// does a quick click on a debounced input's button, a phone
+// input makes oscdump receive /button 1 (and the release /button 0)
+// without the table's rows moving, so does a quick click on a debounced
+// input's button, a phone
 // has no sideways scrolling, and a restarted bridge is found again.
 func TestDashboardInBrowser(t *testing.T) {
 	dump, dport := oscdump(t)
@@ -159,11 +160,23 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// A press on the sim input's pin: /button 1 at oscdump while the mouse
 	// is down, /button 0 once it is up.
+	// The controls below stay where they are while it changes (a row that
+	// grew with its value moved them under the pointer: a click meant for
+	// go's Press button hit the cell under it).
+	const goY = `document.querySelector('tr[data-point="go"] button').getBoundingClientRect().y`
+	step(t, ctx, "select the button", chromedp.Click(chromedp.CSS(`tr[data-point="button"] td`)), chromedp.WaitVisible(chromedp.CSS(`tr[data-point="button"].sel`)))
+	y0 := eval[float64](t, ctx, goY)
 	xy := eval[[]float64](t, ctx, `(() => { const r = document.querySelector('.pin[data-point="button"]').getBoundingClientRect(); return [r.x + r.width/2, r.y + r.height/2]; })()`)
 	step(t, ctx, "press the button pin", chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, xy[0], xy[1], chromedp.ButtonLeft, chromedp.ClickCount(1)))
 	i := dump.waitFor(` /button i 1$`, 0)
+	step(t, ctx, "the page shows the press", chromedp.WaitVisible(chromedp.CSS(`.pin[data-point="button"][data-state="pressed"]`)))
+	y1 := eval[float64](t, ctx, goY)
 	step(t, ctx, "release the button pin", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, xy[0], xy[1], chromedp.ButtonLeft, chromedp.ClickCount(1)))
 	dump.waitFor(` /button i 0$`, i+1)
+	step(t, ctx, "the page shows the release", chromedp.WaitVisible(chromedp.CSS(`.pin[data-point="button"][data-state="released"]`)))
+	if y2 := eval[float64](t, ctx, goY); y1 != y0 || y2 != y0 {
+		t.Errorf("go's Press button moved while the button row changed: y %v, pressed %v, released %v", y0, y1, y2)
+	}
 	// A quick click on the Press button of a debounced input counts too
 	// (the engine reconciles the level at the end of the debounce window).
 	step(t, ctx, "click go's Press button", chromedp.Click(chromedp.CSS(`tr[data-point="go"] button`)))
