@@ -24,8 +24,8 @@ type dashboard struct {
 	control bool // the mapping says http: {control: true}
 	log     *slog.Logger
 
-	// mu guards what follows: a reload (reloaded, port) may still run
-	// while run closes the dashboard.
+	// mu guards what follows: a reload (reloaded) may still run while
+	// run closes the dashboard.
 	mu       sync.Mutex
 	ln       net.Listener     // nil: no dashboard
 	listen   string           // the address asked for
@@ -120,8 +120,6 @@ func (d *dashboard) reloaded(cfg *config.Config) {
 // port is the dashboard's TCP port, 0 when there is none: what discovery
 // advertises as _oscjson._tcp.
 func (d *dashboard) port() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.srv == nil {
 		return 0
 	}
