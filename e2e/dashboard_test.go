@@ -84,8 +84,9 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 
 // The dashboard in a real browser: the mapped pins are shown, /led 1 sent
 // with oscsend changes the pin's colour within 200 ms, a press on a sim
-// input makes oscdump receive /button 1 (and the release /button 0), so
-// does a quick click on a debounced input's button, a phone
+// input makes oscdump receive /button 1 (and the release /button 0)
+// without the table's rows moving, so does a quick click on a debounced
+// input's button, a phone
 // has no sideways scrolling, and a restarted bridge is found again.
 func TestDashboardInBrowser(t *testing.T) {
 	dump, dport := oscdump(t)
@@ -159,11 +160,23 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// A press on the sim input's pin: /button 1 at oscdump while the mouse
 	// is down, /button 0 once it is up.
+	// The controls below stay where they are while it changes (a row that
+	// grew with its value moved them under the pointer: a click meant for
+	// go's Press button hit the cell under it).
+	const goY = `document.querySelector('tr[data-point="go"] button').getBoundingClientRect().y`
+	step(t, ctx, "select the button", chromedp.Click(chromedp.CSS(`tr[data-point="button"] td`)), chromedp.WaitVisible(chromedp.CSS(`tr[data-point="button"].sel`)))
+	y0 := eval[float64](t, ctx, goY)
 	xy := eval[[]float64](t, ctx, `(() => { const r = document.querySelector('.pin[data-point="button"]').getBoundingClientRect(); return [r.x + r.width/2, r.y + r.height/2]; })()`)
 	step(t, ctx, "press the button pin", chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, xy[0], xy[1], chromedp.ButtonLeft, chromedp.ClickCount(1)))
 	i := dump.waitFor(` /button i 1$`, 0)
+	step(t, ctx, "the page shows the press", chromedp.WaitVisible(chromedp.CSS(`.pin[data-point="button"][data-state="pressed"]`)))
+	y1 := eval[float64](t, ctx, goY)
 	step(t, ctx, "release the button pin", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, xy[0], xy[1], chromedp.ButtonLeft, chromedp.ClickCount(1)))
 	dump.waitFor(` /button i 0$`, i+1)
+	step(t, ctx, "the page shows the release", chromedp.WaitVisible(chromedp.CSS(`.pin[data-point="button"][data-state="released"]`)))
+	if y2 := eval[float64](t, ctx, goY); y1 != y0 || y2 != y0 {
+		t.Errorf("go's Press button moved while the button row changed: y %v, pressed %v, released %v", y0, y1, y2)
+	}
 	// A quick click on the Press button of a debounced input counts too
 	// (the engine reconciles the level at the end of the debounce window).
 	step(t, ctx, "click go's Press button", chromedp.Click(chromedp.CSS(`tr[data-point="go"] button`)))
@@ -243,5 +256,73 @@ func TestDashboardAddressTaken(t *testing.T) {
 	}
 	if strings.Contains(out, "GPIO17") || strings.Contains(out, "oscgpio listening") {
 		t.Errorf("a pin was touched or the bridge started before the refusal:\n%s", out)
+	}
+}
+
+// oddMapping has what a page must cope with: a point named like HTML, an
+// analog input on an ADC (a point on no header pin), and a PWM output whose
+// range runs downwards.
+const oddMapping = `listen: 127.0.0.1:5005
+destinations:
+  monitor: 127.0.0.1:%d
+adcs:
+  - {name: panel, chip: ads1115, bus: 1, address: 0x48}
+outputs:
+  - {name: fader, kind: pwm, pin: GPIO12, address: /fader, range: [100, 0]}
+  - {name: "<img src=x onerror=window.__xss=1>", pin: GPIO17, address: "/<b>x</b>"}
+inputs:
+  - {name: knob, kind: analog, adc: panel, channel: 0, address: /knob, to: [monitor]}
+`
+
+// The page on odd data: names and OSC addresses from the mapping and from
+// the network are shown as text, never as HTML (an OSC sender cannot put
+// script in the technician's browser through the log); a point on no pin
+// has its details; a slider whose range runs downwards ([100, 0]) moves.
+func TestDashboardOddDataInBrowser(t *testing.T) {
+	_, dport := oscdump(t)
+	bridge := runBridge(t, "--config", writeMapping(t, oddMapping, dport), "--http", "127.0.0.1:0")
+	m := dashboardURL.FindStringSubmatch(strings.Join(bridge.matching(`msg=dashboard url=`), "\n"))
+	if m == nil {
+		t.Fatalf("no dashboard url= in the log")
+	}
+	ctx := browser(t)
+	step(t, ctx, "load the page", chromedp.Navigate(m[1]), chromedp.WaitVisible(chromedp.CSS(`.pin[data-point="fader"]`)), chromedp.WaitVisible(chromedp.CSS(`#live.live`)))
+
+	const evil = "/<img src=x onerror=window.__xss=2>"
+	oscsend(t, bridge.port, evil, "i", "1")
+	step(t, ctx, "the log shows the message", chromedp.WaitVisible(chromedp.CSS(`#loglines .in`)))
+	if logged := eval[string](t, ctx, `document.getElementById("loglines").innerText`); !strings.Contains(logged, evil) {
+		t.Errorf("the log does not show %q as text:\n%s", evil, logged)
+	}
+	step(t, ctx, "the details of the HTML-named point", chromedp.Click(chromedp.CSS(`.pin[data-pos="11"]`)))
+	if got := eval[string](t, ctx, `document.getElementById("detail").innerText`); !strings.Contains(got, "<img src=x onerror=window.__xss=1>") {
+		t.Errorf("the details do not show the point's name as text:\n%s", got)
+	}
+	step(t, ctx, "the details of the analog input", chromedp.Click(chromedp.CSS(`tr[data-point="knob"] td`)))
+	if got := eval[string](t, ctx, `document.getElementById("detail").innerText`); !strings.Contains(got, "panel ch0") {
+		t.Errorf("the analog input's details do not name its ADC channel:\n%s", got)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll("main img:not(#wiringimg), main b b").length`); n != 0 {
+		t.Errorf("%d elements made from names or addresses: the page put them in as HTML", n)
+	}
+
+	// The slider of range [100, 0] goes from 0 to 100 and sends what it is set to.
+	got := eval[string](t, ctx, `(() => {
+		const s = document.querySelector('tr[data-point="fader"] input[type=range]');
+		s.value = 25;
+		s.dispatchEvent(new Event("input"));
+		s.dispatchEvent(new Event("change"));
+		return s.min + " " + s.max + " " + s.value;
+	})()`)
+	if got != "0 100 25" {
+		t.Errorf("fader's slider (range [100, 0]) set to 25: min max value %q, want \"0 100 25\"", got)
+	}
+	step(t, ctx, "the fader at 25", chromedp.WaitVisible(chromedp.CSS(`.pin[data-point="fader"][data-state="25"]`)))
+
+	if xss := eval[bool](t, ctx, `window.__xss !== undefined`); xss {
+		t.Errorf("a name or an address ran as script: window.__xss = %v", eval[any](t, ctx, `window.__xss`))
+	}
+	if toast := eval[string](t, ctx, `document.getElementById("toast").textContent`); toast != "" {
+		t.Errorf("the page says %q", toast)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 
 	"github.com/oscgpio/oscgpio/config"
 	"github.com/oscgpio/oscgpio/oscmap"
@@ -19,13 +20,17 @@ import (
 // an address the user asked for that is taken stops run with nothing
 // touched.
 type dashboard struct {
-	ln       net.Listener // nil: no dashboard
-	flagSet  bool         // --http gave the address: reloads do not move it
-	listen   string       // the address asked for
-	control  bool         // the mapping says http: {control: true}
-	srv      *web.Server
+	flagSet bool // --http gave the address: reloads do not move it
+	control bool // the mapping says http: {control: true}
+	log     *slog.Logger
+
+	// mu guards what follows: a reload (reloaded) may still run while
+	// run closes the dashboard.
+	mu       sync.Mutex
+	ln       net.Listener     // nil: no dashboard
+	listen   string           // the address asked for
+	srv      *web.Server      // nil before start and after close
 	oscq     *oscquery.Server // OSCQuery, on the same port
-	log      *slog.Logger
 	cancelFn func()
 }
 
@@ -69,6 +74,8 @@ func openDashboard(flag string, cfg *config.Config, log *slog.Logger) (*dashboar
 // start serves the dashboard of b on the bound socket and logs its URL. The
 // controls are on for the sim, or when the mapping says so.
 func (d *dashboard) start(b *oscmap.Bridge) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.ln == nil {
 		return
 	}
@@ -82,9 +89,11 @@ func (d *dashboard) start(b *oscmap.Bridge) {
 
 // reloaded follows a new mapping's http key: a new listen address moves the
 // server (unless --http set it); turning it on or off, or changing control,
-// needs a restart.
+// needs a restart. After close it does nothing.
 func (d *dashboard) reloaded(cfg *config.Config) {
-	if d.flagSet {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.flagSet || d.srv == nil {
 		return
 	}
 	want := cfg.HTTP.Listen
@@ -119,6 +128,8 @@ func (d *dashboard) addr() net.Addr {
 
 // close stops the dashboard, or closes its socket if it never started.
 func (d *dashboard) close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.cancelFn != nil {
 		d.cancelFn()
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -142,5 +143,53 @@ func TestDashboardFollowsReload(t *testing.T) {
 	}
 	if got := d.srv.URL(); got != "http://"+second+"/" {
 		t.Errorf("--http moved by a reload: %s", got)
+	}
+}
+
+// A reload that moves the dashboard while the bridge stops (SIGTERM during
+// a SIGHUP's reload: run closes the dashboard while the reload goroutine is
+// still in Apply) neither races on the server nor uses it once closed, and
+// leaves nothing listening.
+func TestDashboardReloadWhileClosing(t *testing.T) {
+	free := func() string {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		return l.Addr().String()
+	}
+	mapping := func(listen string) *config.Config {
+		c, err := config.Parse("m.yaml", []byte("http: "+listen+"\noutputs:\n  - {name: led, pin: GPIO17, address: /led}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for range 20 {
+		cfg := mapping(free())
+		d, err := openDashboard("", cfg, logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := oscmap.NewBridge(cfg, gpio.NewSim(logger), oscmap.Options{Listen: "127.0.0.1:0", Logger: logger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.start(b)
+		moved := free()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			d.reloaded(mapping(moved))
+		}()
+		d.close()
+		<-done
+		if c, err := net.Dial("tcp", moved); err == nil {
+			c.Close()
+			t.Errorf("the dashboard listens at %s after close", moved)
+		}
+		b.Close()
 	}
 }

@@ -10,11 +10,14 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/hypebeast/go-osc/osc"
 
+	"github.com/oscgpio/oscgpio/config"
 	"github.com/oscgpio/oscgpio/oscmap/codec"
+	"github.com/oscgpio/oscgpio/oscmap/transport"
 )
 
 // sendRequest is the body of POST /oscgpio/ui/send: one OSC message.
@@ -33,7 +36,8 @@ type sendAnswer struct {
 }
 
 // send is POST /oscgpio/ui/send: it hands the message to Bridge.Inject as if
-// it came over OSC from the HTTP client's address.
+// it came over OSC from the HTTP client's address, which the mapping's allow
+// list and rate_limit must let through as they would its UDP.
 func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 	if !s.opt.Control {
 		http.Error(w, "the dashboard's controls are off: the bridge runs on the host's pins and the mapping does not say http: {control: true}", http.StatusForbidden)
@@ -41,6 +45,18 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 	}
 	if why := s.crossSite(r); why != "" {
 		http.Error(w, "refused: "+why, http.StatusForbidden)
+		return
+	}
+	from, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		from = netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
+	}
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	if code, why := s.guard(from.Addr()); code != 0 {
+		if code == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "1")
+		}
+		http.Error(w, why, code)
 		return
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
@@ -59,11 +75,6 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	from, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		from = netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
-	}
-	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	var ans sendAnswer
 	ans.Answers = []json.RawMessage{}
 	s.b.Inject(m, from, func(a *osc.Message) error {
@@ -122,18 +133,18 @@ func message(req sendRequest) (*osc.Message, error) {
 // without a CORS preflight this server never allows, but a form or a name
 // that rebinds to this address could try: the Origin, when sent, must be
 // this server, and the Host must be an IP address, localhost, or this
-// machine's name.
+// machine's name (alone, or under a local suffix: raspberrypi.local).
 func (s *Server) crossSite(r *http.Request) string {
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	host = strings.ToLower(strings.Trim(host, "[]"))
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
 	short, _, _ := strings.Cut(s.host, ".")
 	switch {
 	case host == "", host == "localhost", strings.HasSuffix(host, ".localhost"):
 	case net.ParseIP(host) != nil:
-	case s.host != "" && (host == s.host || host == short || strings.HasPrefix(host, short+".")):
+	case s.host != "" && (host == s.host || host == short || localName(host, short)):
 	default:
 		return fmt.Sprintf("the page was opened as %q, which is not this machine's name (%s) nor an IP address: open it by IP address or by the machine's name", r.Host, s.host)
 	}
@@ -147,4 +158,67 @@ func (s *Server) crossSite(r *http.Request) string {
 		return "the request comes from another site (Sec-Fetch-Site: " + site + ")"
 	}
 	return ""
+}
+
+// localSuffixes end the names that no public DNS answers for (mDNS, and the
+// names home routers and RFC 6761/8375 keep local), as the OSCQuery
+// WebSocket's check has them: another site cannot rebind one to the bridge.
+var localSuffixes = []string{".local", ".lan", ".home.arpa", ".internal", ".localdomain"}
+
+// localName reports whether host is the machine's short name under one of
+// localSuffixes (raspberrypi.local). Only those: raspberrypi.evil.example
+// is another site's name, which DNS rebinding could point at the bridge.
+func localName(host, short string) bool {
+	rest, ok := strings.CutPrefix(host, short)
+	return ok && short != "" && slices.Contains(localSuffixes, rest)
+}
+
+// setGuard takes the allow list and the rate limits of cfg, read as the UDP
+// socket reads them, for the control POST: a browser may drive the bridge
+// only as much as its machine's OSC could. It calls no Bridge method.
+func (s *Server) setGuard(cfg *config.Config) {
+	var allow *transport.Allow
+	var limit *transport.Limiter
+	if cfg != nil {
+		var per []transport.PrefixRateLimit
+		var prefixes []netip.Prefix
+		for _, e := range cfg.Allow {
+			prefixes = append(prefixes, e.Net)
+			if e.RateLimit != nil {
+				per = append(per, transport.PrefixRateLimit{Prefix: e.Net, RateLimit: transport.RateLimit{Rate: e.RateLimit.Rate, Burst: e.RateLimit.Burst}})
+			}
+		}
+		if cfg.RateLimit != nil || len(per) > 0 {
+			var def transport.RateLimit
+			if cfg.RateLimit != nil {
+				def = transport.RateLimit{Rate: cfg.RateLimit.Rate, Burst: cfg.RateLimit.Burst}
+			}
+			limit = transport.NewLimiter(def, per, nil)
+		}
+		if len(prefixes) > 0 {
+			var err error
+			if allow, err = transport.NewAllow(prefixes...); err != nil {
+				// The bridge refuses such a mapping; admit no one rather than everyone.
+				s.log.Error("dashboard: the mapping's allow list is invalid: the controls are refused to everyone", "err", err)
+				allow = &transport.Allow{}
+			}
+		}
+	}
+	s.guardMu.Lock()
+	s.allow, s.limit = allow, limit
+	s.guardMu.Unlock()
+}
+
+// guard says whether the allow list and the rate limit let a control
+// request from addr through: 0, or the HTTP status and why not.
+func (s *Server) guard(addr netip.Addr) (int, string) {
+	s.guardMu.Lock()
+	defer s.guardMu.Unlock()
+	if s.allow != nil && !s.allow.Allows(addr) {
+		return http.StatusForbidden, fmt.Sprintf("refused: the mapping's allow list does not admit %s, so neither its OSC nor its controls may drive the bridge: add it to allow:", addr)
+	}
+	if s.limit != nil && !s.limit.Allow(addr) {
+		return http.StatusTooManyRequests, fmt.Sprintf("refused: %s is over the mapping's rate_limit, as its OSC would be; send less often", addr)
+	}
+	return 0, ""
 }

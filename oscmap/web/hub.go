@@ -44,6 +44,8 @@ type hub struct {
 	once sync.Once
 	n    atomic.Int32 // clients connected, for the callbacks' quick return
 
+	flushes atomic.Uint64 // times the goroutine woke to flush (for tests)
+
 	cancelSub, cancelApply func()
 
 	tapMu  sync.Mutex
@@ -99,19 +101,26 @@ func (c *client) poke() {
 	}
 }
 
-// onChange runs under the bridge's lock: it marks the point.
+// onChange runs under the bridge's lock: it marks the point. Only a point
+// not marked yet wakes the hub: one marked is due already, or waits for
+// the hub's timer of the 30-a-second limit.
 func (h *hub) onChange(c oscmap.Change) {
 	if h.n.Load() == 0 {
 		return
 	}
 	h.mu.Lock()
+	was := h.dirty[c.Point]
 	h.dirty[c.Point] = true
 	h.mu.Unlock()
-	h.poke()
+	if !was {
+		h.poke()
+	}
 }
 
-// onApply runs after a reload: every client gets a new state.
-func (h *hub) onApply(*config.Config) {
+// onApply runs after a reload: the control POST takes the new allow list
+// and rate limits, and every client gets a new state.
+func (h *hub) onApply(cfg *config.Config) {
+	h.s.setGuard(cfg)
 	h.mu.Lock()
 	for c := range h.clients {
 		c.needState = true
@@ -209,16 +218,21 @@ func clip(s string) string {
 }
 
 // addLog queues a log line, or counts it as dropped (data nil, or the
-// queue full).
+// queue full). Only a queued line wakes the client: a count goes out with
+// its next event (the counters come every second), so a flood does not
+// wake it, and have it write a dropped event, per message.
 func (c *client) addLog(data []byte, limit int) {
 	c.mu.Lock()
-	if data == nil || len(c.logs) >= limit {
-		c.dropped++
-	} else {
+	queued := data != nil && len(c.logs) < limit
+	if queued {
 		c.logs = append(c.logs, data)
+	} else {
+		c.dropped++
 	}
 	c.mu.Unlock()
-	c.poke()
+	if queued {
+		c.poke()
+	}
 }
 
 func (c *client) setState(data []byte) {
@@ -247,10 +261,15 @@ func (c *client) setStats(data []byte) {
 }
 
 // take empties the queue into buf as SSE events and reports whether there
-// was anything.
+// was anything. A count of dropped lines alone is kept for the next event:
+// in a flood, a stream that has just written would otherwise write a
+// dropped event after another for as long as the flood lasts.
 func (c *client) take(buf *bytes.Buffer) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.state == nil && len(c.order) == 0 && len(c.logs) == 0 && c.stats == nil && !c.ping {
+		return false
+	}
 	start := buf.Len()
 	if c.state != nil {
 		event(buf, "state", c.state)
@@ -314,6 +333,7 @@ func (h *hub) run() {
 			}
 			continue
 		}
+		h.flushes.Add(1)
 		if wait := h.flush(); wait > 0 {
 			timer.Reset(wait)
 		}

@@ -13,7 +13,8 @@
 //     GET /oscgpio/ui/ the page; GET /oscgpio/ui/events the Server-Sent
 //     Events stream; GET /oscgpio/ui/state the snapshot as JSON; POST
 //     /oscgpio/ui/send a message handled as if received over OSC (403 when
-//     Options.Control is false); GET /oscgpio/ui/wiring.svg the wiring
+//     Options.Control is false or the mapping's allow list does not admit
+//     the client, 429 over its rate_limit); GET /oscgpio/ui/wiring.svg the wiring
 //     diagram (404 without Options.Wiring). One of these paths with another
 //     method is 405; any other path there is 404.
 //  3. GET or HEAD of / without a query whose Accept header prefers
@@ -53,10 +54,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/oscgpio/oscgpio/oscmap"
 	"github.com/oscgpio/oscgpio/oscmap/oscquery"
+	"github.com/oscgpio/oscgpio/oscmap/transport"
 )
 
 // Prefix is the path under which the dashboard's API lives.
@@ -93,11 +96,19 @@ type Server struct {
 	hub  *hub
 	host string // os.Hostname, for the control POST's Host check
 
-	mu   sync.Mutex
-	srv  *http.Server
-	ln   net.Listener
-	done chan struct{} // closed when srv's Serve returned
+	guardMu sync.Mutex
+	allow   *transport.Allow   // the mapping's allow list for the control POST; nil admits everyone
+	limit   *transport.Limiter // the mapping's rate_limit per client address; nil when it has none
+
+	mu     sync.Mutex
+	srv    *http.Server
+	ln     net.Listener
+	done   chan struct{} // closed when srv's Serve returned
+	closed bool          // Close was called: nothing is served again
 }
+
+// errClosed is Start's and Rebind's error after Close.
+var errClosed = errors.New("dashboard: the server is closed (the bridge is stopping)")
 
 // New makes the server of bridge b and starts following its changes,
 // messages and reloads. It serves nothing until Start (or use it as an
@@ -113,6 +124,7 @@ func New(b *oscmap.Bridge, opt Options) *Server {
 		opt.LogQueue = 256
 	}
 	s := &Server{b: b, opt: opt, log: opt.Logger, host: hostname()}
+	s.setGuard(b.Config())
 	s.hub = newHub(s)
 	return s
 }
@@ -124,7 +136,9 @@ func (s *Server) Start(addr string) error {
 	if err != nil {
 		return err
 	}
-	s.Serve(ln)
+	if !s.serve(ln) {
+		return errClosed
+	}
 	return nil
 }
 
@@ -141,8 +155,11 @@ func Listen(addr string) (net.Listener, error) {
 }
 
 // Serve serves on ln in the background, replacing (and closing) what was
-// served before. Close closes ln.
-func (s *Server) Serve(ln net.Listener) {
+// served before. Close closes ln; after Close, Serve closes ln at once.
+func (s *Server) Serve(ln net.Listener) { s.serve(ln) }
+
+// serve is Serve; it reports false, having closed ln, after Close.
+func (s *Server) serve(ln net.Listener) bool {
 	srv := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -151,6 +168,11 @@ func (s *Server) Serve(ln net.Listener) {
 	}
 	done := make(chan struct{})
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return false
+	}
 	old, oldDone := s.srv, s.done
 	s.srv, s.ln, s.done = srv, ln, done
 	s.mu.Unlock()
@@ -164,19 +186,64 @@ func (s *Server) Serve(ln net.Listener) {
 		old.Close()
 		<-oldDone
 	}
+	return true
 }
 
 // Rebind moves the server to addr: it binds addr first, and only then stops
 // serving the old address, so a busy addr leaves the server where it was
-// (and returns the error). The open event streams end; their pages
-// reconnect.
+// (and returns the error). The same port on another interface
+// (127.0.0.1:5080 -> 0.0.0.0:5080) is busy with the server's own socket:
+// then it lets the port go and binds again, going back to the old address
+// if that fails. The open event streams end; their pages reconnect. After
+// Close it binds nothing and returns an error.
 func (s *Server) Rebind(addr string) error {
+	s.mu.Lock()
+	closed, cur := s.closed, s.ln
+	s.mu.Unlock()
+	if closed {
+		return errClosed
+	}
 	ln, err := Listen(addr)
+	if err != nil && cur != nil && errors.Is(err, syscall.EADDRINUSE) && samePort(addr, cur.Addr()) {
+		curAddr := cur.Addr().String()
+		s.stop()
+		if ln, err = Listen(addr); err != nil {
+			back, again := Listen(curAddr)
+			if again != nil {
+				return fmt.Errorf("%w; and %s could not be bound again (%v): the dashboard is off until the bridge restarts", err, curAddr, again)
+			}
+			if !s.serve(back) {
+				return errClosed
+			}
+			return fmt.Errorf("%w; still at %s", err, curAddr)
+		}
+	}
 	if err != nil {
 		return err
 	}
-	s.Serve(ln)
+	if !s.serve(ln) {
+		return errClosed
+	}
 	return nil
+}
+
+// stop stops serving (the hub goes on) and waits until it has.
+func (s *Server) stop() {
+	s.mu.Lock()
+	srv, done := s.srv, s.done
+	s.srv, s.ln = nil, nil
+	s.mu.Unlock()
+	if srv != nil {
+		srv.Close()
+		<-done
+	}
+}
+
+// samePort reports whether addr (host:port) has the port of a.
+func samePort(addr string, a net.Addr) bool {
+	_, port, err := net.SplitHostPort(addr)
+	t, ok := a.(*net.TCPAddr)
+	return err == nil && ok && port == strconv.Itoa(t.Port)
 }
 
 // Addr is the address the server listens on, nil before Start.
@@ -208,12 +275,13 @@ func (s *Server) URL() string {
 }
 
 // Close stops serving, ends every event stream and stops following the
-// bridge. It waits at most a second for the connections to end.
+// bridge. It waits at most a second for the connections to end. Nothing is
+// served after it.
 func (s *Server) Close() error {
 	s.hub.close()
 	s.mu.Lock()
 	srv, done := s.srv, s.done
-	s.srv, s.ln = nil, nil
+	s.srv, s.ln, s.closed = nil, nil, true
 	s.mu.Unlock()
 	if srv == nil {
 		return nil
