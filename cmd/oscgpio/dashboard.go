@@ -83,7 +83,11 @@ func (d *dashboard) start(b *oscmap.Bridge) {
 	d.srv = web.New(b, web.Options{Control: b.Simulated() || d.control, Logger: d.log, OSCQuery: d.oscq,
 		Wiring: func(w io.Writer) error { return wiring.SVG(w, b.Config().Parts()) }})
 	d.srv.Serve(d.ln)
-	d.log.Info("dashboard", "url", d.srv.URL(), "control", b.Simulated() || d.control)
+	control := b.Simulated() || d.control
+	d.log.Info("dashboard", "url", d.srv.URL(), "control", control)
+	if a, ok := d.srv.Addr().(*net.TCPAddr); ok && control && !a.IP.IsLoopback() && len(b.Config().Allow) == 0 {
+		d.log.Warn("the dashboard's controls are open to the network with no allow list: anyone who can reach it can drive the pins (add allow: to the mapping, or listen on 127.0.0.1)", "url", d.srv.URL())
+	}
 	d.cancelFn = b.OnApply(d.reloaded)
 }
 

@@ -193,3 +193,39 @@ func TestDashboardReloadWhileClosing(t *testing.T) {
 		b.Close()
 	}
 }
+
+// Controls reachable from the network with no allow list get a warning at
+// start; on loopback, or with an allow list, none.
+func TestDashboardControlsOnTheNetworkWarn(t *testing.T) {
+	for _, tc := range []struct {
+		name, listen, allow string
+		warn                bool
+	}{
+		{"loopback", "127.0.0.1:0", "", false},
+		{"every interface, no allow", "0.0.0.0:0", "", true},
+		{"every interface, allow", "0.0.0.0:0", "allow: [127.0.0.1]\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.Parse("m.yaml", []byte(tc.allow+"outputs:\n  - {name: led, pin: GPIO17, address: /led}\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var log bytes.Buffer
+			lg := slog.New(slog.NewTextHandler(&log, nil))
+			d, err := openDashboard(tc.listen, cfg, lg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.close()
+			b, err := oscmap.NewBridge(cfg, gpio.NewSim(lg), oscmap.Options{Listen: "127.0.0.1:0", Logger: lg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			d.start(b) // the sim: controls on
+			if got := strings.Contains(log.String(), "the dashboard's controls are open to the network with no allow list"); got != tc.warn {
+				t.Errorf("warned %v, want %v:\n%s", got, tc.warn, log.String())
+			}
+		})
+	}
+}
