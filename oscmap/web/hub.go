@@ -314,23 +314,37 @@ func (h *hub) run() {
 	defer close(h.done)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	stats := time.NewTicker(statsEvery)
-	defer stats.Stop()
+	// The counters go out once a second while a page is open; with none,
+	// no ticker runs, so an idle bridge has nothing to wake for.
+	var stats *time.Ticker
+	var statsC <-chan time.Time
+	defer func() {
+		if stats != nil {
+			stats.Stop()
+		}
+	}()
 	for {
+		if stats == nil && h.n.Load() > 0 {
+			stats = time.NewTicker(statsEvery)
+			statsC = stats.C
+		}
 		select {
 		case <-h.quit:
 			return
 		case <-h.kick:
 		case <-timer.C:
-		case <-stats.C:
-			if h.n.Load() > 0 {
-				data, _ := json.Marshal(counters(h.s.b.Counters(), h.s.b.TopSenders(3)))
-				h.mu.Lock()
-				for c := range h.clients {
-					c.setStats(data)
-				}
-				h.mu.Unlock()
+		case <-statsC:
+			if h.n.Load() == 0 {
+				stats.Stop()
+				stats, statsC = nil, nil
+				continue
 			}
+			data, _ := json.Marshal(counters(h.s.b.Counters(), h.s.b.TopSenders(3)))
+			h.mu.Lock()
+			for c := range h.clients {
+				c.setStats(data)
+			}
+			h.mu.Unlock()
 			continue
 		}
 		h.flushes.Add(1)
