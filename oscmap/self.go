@@ -24,7 +24,7 @@ type selfHandler struct{ b *Bridge }
 // changing anything. It answers /oscgpio/stats with the counters, to the sender, from the
 // listening socket: one message /oscgpio/stats whose arguments are pairs of
 // a name (s) and a value (i, at most 2147483647): packets, filtered, denied,
-// rate_limited, loop_limited, messages, handled, applied, unmatched, rejected, malformed, kernel_drops,
+// rate_limited, loop_limited, messages, handled, applied, coalesced, unmatched, rejected, malformed, kernel_drops,
 // scheduled, held_dropped, too_far_ahead, handler_panics, changes, sent, send_errors,
 // send_dropped, dead_inputs, input_lost, reloads; then the three senders
 // with the most datagrams received, denied and rate limited, each as a pair
