@@ -550,20 +550,15 @@ func (b *Bridge) listenOptions(cfg *config.Config) ([]transport.Option, error) {
 			m := b.routesNow.Load()
 			return m == nil || m.Reaches(addr)
 		})}
-	var per []transport.PrefixRateLimit
-	if len(cfg.Allow) > 0 {
-		var prefixes []netip.Prefix
-		for _, e := range cfg.Allow {
-			prefixes = append(prefixes, e.Net)
-			if e.RateLimit != nil {
-				per = append(per, transport.PrefixRateLimit{Prefix: e.Net, RateLimit: transport.RateLimit{Rate: e.RateLimit.Rate, Burst: e.RateLimit.Burst}})
-			}
-		}
-		a, err := transport.NewAllow(prefixes...)
-		if err != nil {
-			return nil, fmt.Errorf("allow: %w", err)
-		}
-		opts = append(opts, transport.WithAllow(a))
+	allow, limit, err := Guard(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if allow != nil {
+		opts = append(opts, transport.WithAllow(allow))
+	}
+	if limit != nil {
+		opts = append(opts, transport.WithLimiter(limit))
 	}
 	// A mapping that sends to the bridge itself (by a name check cannot
 	// see through) runs at most at the rate limit, or defaultLoopLimit.
@@ -572,13 +567,6 @@ func (b *Bridge) listenOptions(cfg *config.Config) ([]transport.Option, error) {
 		loop = transport.RateLimit{Rate: cfg.RateLimit.Rate, Burst: cfg.RateLimit.Burst}
 	}
 	opts = append(opts, transport.WithLoopLimit(loop))
-	if cfg.RateLimit != nil || len(per) > 0 {
-		def := transport.RateLimit{}
-		if cfg.RateLimit != nil {
-			def = transport.RateLimit{Rate: cfg.RateLimit.Rate, Burst: cfg.RateLimit.Burst}
-		}
-		opts = append(opts, transport.WithRateLimit(def, per...))
-	}
 	return opts, nil
 }
 

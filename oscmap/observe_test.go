@@ -221,3 +221,22 @@ func TestTapPlacesAreReused(t *testing.T) {
 	cancel()
 	keep()
 }
+
+// Guard reads allow and rate_limit as the OSC socket does: nil without them.
+func TestGuard(t *testing.T) {
+	a, l, err := Guard(mustParse(t, "outputs:\n  - {name: one, pin: GPIO17, address: /one}\n"))
+	if a != nil || l != nil || err != nil {
+		t.Errorf("no allow, no rate_limit: %v %v %v", a, l, err)
+	}
+	a, l, err = Guard(mustParse(t, "allow: [192.0.2.0/24, {net: 10.0.0.5, rate_limit: {rate: 1, burst: 1}}]\noutputs:\n  - {name: one, pin: GPIO17, address: /one}\n"))
+	if err != nil || a == nil || l == nil {
+		t.Fatalf("allow with a rate_limit entry: %v %v %v", a, l, err)
+	}
+	if !a.Allows(netip.MustParseAddr("192.0.2.9")) || a.Allows(netip.MustParseAddr("198.51.100.1")) {
+		t.Error("allow list read wrong")
+	}
+	ten := netip.MustParseAddr("10.0.0.5")
+	if !l.Allow(ten) || l.Allow(ten) || !l.Allow(netip.MustParseAddr("192.0.2.9")) {
+		t.Error("the entry's rate limit (1, burst 1) is not applied to it alone")
+	}
+}

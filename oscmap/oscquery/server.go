@@ -138,32 +138,11 @@ func (s *Server) setConfig(cfg *config.Config) *tree {
 		live[p.Name] = true
 	}
 	t := buildTree(cfg, live)
-	var allow *transport.Allow
-	var limit *transport.Limiter
-	var per []transport.PrefixRateLimit
-	for _, e := range cfg.Allow {
-		if e.RateLimit != nil {
-			per = append(per, transport.PrefixRateLimit{Prefix: e.Net, RateLimit: transport.RateLimit{Rate: e.RateLimit.Rate, Burst: e.RateLimit.Burst}})
-		}
-	}
-	if cfg.RateLimit != nil || len(per) > 0 {
-		var def transport.RateLimit
-		if cfg.RateLimit != nil {
-			def = transport.RateLimit{Rate: cfg.RateLimit.Rate, Burst: cfg.RateLimit.Burst}
-		}
-		limit = transport.NewLimiter(def, per, nil)
-	}
-	if len(cfg.Allow) > 0 {
-		var prefixes []netip.Prefix
-		for _, e := range cfg.Allow {
-			prefixes = append(prefixes, e.Net)
-		}
-		var err error
-		if allow, err = transport.NewAllow(prefixes...); err != nil {
-			// The bridge refuses such a mapping; admit no one rather than everyone.
-			s.log.Error("oscquery: the mapping's allow list is invalid: OSC over the WebSocket is refused to everyone", "err", err)
-			allow = &transport.Allow{}
-		}
+	allow, limit, err := oscmap.Guard(cfg)
+	if err != nil {
+		// The bridge refuses such a mapping; admit no one rather than everyone.
+		s.log.Error("oscquery: the mapping's allow list is invalid: OSC over the WebSocket is refused to everyone", "err", err)
+		allow, limit = &transport.Allow{}, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

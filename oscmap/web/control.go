@@ -16,6 +16,7 @@ import (
 	"github.com/hypebeast/go-osc/osc"
 
 	"github.com/oscgpio/oscgpio/config"
+	"github.com/oscgpio/oscgpio/oscmap"
 	"github.com/oscgpio/oscgpio/oscmap/codec"
 	"github.com/oscgpio/oscgpio/oscmap/transport"
 )
@@ -180,28 +181,11 @@ func (s *Server) setGuard(cfg *config.Config) {
 	var allow *transport.Allow
 	var limit *transport.Limiter
 	if cfg != nil {
-		var per []transport.PrefixRateLimit
-		var prefixes []netip.Prefix
-		for _, e := range cfg.Allow {
-			prefixes = append(prefixes, e.Net)
-			if e.RateLimit != nil {
-				per = append(per, transport.PrefixRateLimit{Prefix: e.Net, RateLimit: transport.RateLimit{Rate: e.RateLimit.Rate, Burst: e.RateLimit.Burst}})
-			}
-		}
-		if cfg.RateLimit != nil || len(per) > 0 {
-			var def transport.RateLimit
-			if cfg.RateLimit != nil {
-				def = transport.RateLimit{Rate: cfg.RateLimit.Rate, Burst: cfg.RateLimit.Burst}
-			}
-			limit = transport.NewLimiter(def, per, nil)
-		}
-		if len(prefixes) > 0 {
-			var err error
-			if allow, err = transport.NewAllow(prefixes...); err != nil {
-				// The bridge refuses such a mapping; admit no one rather than everyone.
-				s.log.Error("dashboard: the mapping's allow list is invalid: the controls are refused to everyone", "err", err)
-				allow = &transport.Allow{}
-			}
+		var err error
+		if allow, limit, err = oscmap.Guard(cfg); err != nil {
+			// The bridge refuses such a mapping; admit no one rather than everyone.
+			s.log.Error("dashboard: the mapping's allow list is invalid: the controls are refused to everyone", "err", err)
+			allow, limit = &transport.Allow{}, nil
 		}
 	}
 	s.guardMu.Lock()
