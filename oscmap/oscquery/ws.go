@@ -285,10 +285,27 @@ var localSuffixes = []string{".localhost", ".local", ".lan", ".home.arpa", ".int
 // name could be an attacker's that now resolves to the bridge (DNS
 // rebinding): the page's Origin would then match its Host.
 func (s *Server) hostAllowed(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
+	if LocalName(host) {
+		return true
 	}
-	host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
+	host = bareHost(host)
+	for _, h := range s.opt.Hosts {
+		if strings.EqualFold(strings.TrimSuffix(h, "."), host) {
+			return true
+		}
+	}
+	return false
+}
+
+// LocalName reports whether host (a Host header, with or without a port)
+// is a name no other site can make resolve to this machine: an IP address,
+// localhost, a name without a dot (the LAN's own), or a name under one of
+// the local suffixes (.local, .lan, .home.arpa, .internal, .localdomain,
+// .localhost). A page opened under any other DNS name could be an
+// attacker's, rebound to the bridge (DNS rebinding). The dashboard's
+// controls use the same rule.
+func LocalName(host string) bool {
+	host = bareHost(host)
 	if host == "" {
 		return false
 	}
@@ -303,12 +320,15 @@ func (s *Server) hostAllowed(host string) bool {
 			return true
 		}
 	}
-	for _, h := range s.opt.Hosts {
-		if strings.EqualFold(strings.TrimSuffix(h, "."), host) {
-			return true
-		}
-	}
 	return false
+}
+
+// bareHost is host without its port, brackets and final dot, in lower case.
+func bareHost(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
 }
 
 // underLimit takes a token from addr's bucket of the mapping's rate_limit

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/hypebeast/go-osc/osc"
@@ -18,6 +17,7 @@ import (
 	"github.com/oscgpio/oscgpio/config"
 	"github.com/oscgpio/oscgpio/oscmap"
 	"github.com/oscgpio/oscgpio/oscmap/codec"
+	"github.com/oscgpio/oscgpio/oscmap/oscquery"
 	"github.com/oscgpio/oscgpio/oscmap/transport"
 )
 
@@ -133,19 +133,19 @@ func message(req sendRequest) (*osc.Message, error) {
 // site, or "" when it may go on. A page elsewhere cannot send JSON here
 // without a CORS preflight this server never allows, but a form or a name
 // that rebinds to this address could try: the Origin, when sent, must be
-// this server, and the Host must be an IP address, localhost, or this
-// machine's name (alone, or under a local suffix: raspberrypi.local).
+// this server, and the Host must be a name no other site can rebind to
+// this machine (oscquery.LocalName: an IP address, localhost, a name without
+// a dot or under a local suffix like raspberrypi.local), or this machine's
+// own name.
 func (s *Server) crossSite(r *http.Request) string {
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
 	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
-	short, _, _ := strings.Cut(s.host, ".")
 	switch {
-	case host == "", host == "localhost", strings.HasSuffix(host, ".localhost"):
-	case net.ParseIP(host) != nil:
-	case s.host != "" && (host == s.host || host == short || localName(host, short)):
+	case host == "", oscquery.LocalName(host):
+	case s.host != "" && host == strings.ToLower(s.host):
 	default:
 		return fmt.Sprintf("the page was opened as %q, which is not this machine's name (%s) nor an IP address: open it by IP address or by the machine's name", r.Host, s.host)
 	}
@@ -159,19 +159,6 @@ func (s *Server) crossSite(r *http.Request) string {
 		return "the request comes from another site (Sec-Fetch-Site: " + site + ")"
 	}
 	return ""
-}
-
-// localSuffixes end the names that no public DNS answers for (mDNS, and the
-// names home routers and RFC 6761/8375 keep local), as the OSCQuery
-// WebSocket's check has them: another site cannot rebind one to the bridge.
-var localSuffixes = []string{".local", ".lan", ".home.arpa", ".internal", ".localdomain"}
-
-// localName reports whether host is the machine's short name under one of
-// localSuffixes (raspberrypi.local). Only those: raspberrypi.evil.example
-// is another site's name, which DNS rebinding could point at the bridge.
-func localName(host, short string) bool {
-	rest, ok := strings.CutPrefix(host, short)
-	return ok && short != "" && slices.Contains(localSuffixes, rest)
 }
 
 // setGuard takes the allow list and the rate limits of cfg, read as the UDP

@@ -40,8 +40,8 @@ func postAs(t *testing.T, ts interface{ Client() *http.Client }, url, host, body
 
 // A name that only starts like the machine's (raspberrypi.evil.example) is
 // another site's, which DNS rebinding can point at the bridge: the page
-// served there must not drive the pins. The machine's name, and it under a
-// name no public DNS answers for (raspberrypi.local), still may.
+// served there must not drive the pins. The machine's name, and names no
+// public DNS answers for (raspberrypi.local, stage), still may.
 func TestSendRefusesLookalikeHost(t *testing.T) {
 	b := newBridge(t)
 	s, ts := newServer(t, b, Options{Control: true})
@@ -57,7 +57,11 @@ func TestSendRefusesLookalikeHost(t *testing.T) {
 		{"127.0.0.1:5080", true},
 		{"raspberrypi.evil.example:5080", false},
 		{"raspberrypi.attacker.com", false},
-		{"raspberrypi-x.local:5080", false},
+		// Names no public DNS answers for cannot be another site's: the
+		// same rule as the OSCQuery WebSocket (oscquery.LocalName).
+		{"raspberrypi-x.local:5080", true},
+		{"stage:5080", true},
+		{"evil.example", false},
 	} {
 		code, body := postAs(t, ts, ts.URL, tc.host, `{"address": "/led", "args": [1]}`)
 		if (code == http.StatusOK) != tc.ok {
