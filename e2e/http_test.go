@@ -7,12 +7,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 )
 
-// One port, two audiences, on the running binary: a browser asking for / gets
+// One port, two audiences, on the running binary (whose start line gives the
+// dashboard's URL): a browser asking for / gets
 // the dashboard, every other request the OSCQuery JSON; ?HOST_INFO names the
 // bridge's OSC port, also in the "GET ?HOST_INFO" form some clients send; a
 // value sent over UDP is read back over HTTP; the wiring drawing is served.
@@ -21,6 +23,9 @@ func TestHTTPServesPageAndOSCQuery(t *testing.T) {
 	m := dashboardURL.FindStringSubmatch(strings.Join(bridge.matching(`msg=dashboard url=`), "\n"))
 	if m == nil {
 		t.Fatalf("no dashboard url= in the log")
+	}
+	if n := len(bridge.matching(`msg="oscgpio listening" .* dashboard=` + regexp.QuoteMeta(m[1]) + `$`)); n != 1 {
+		t.Errorf("the start line does not end with dashboard=%s", m[1])
 	}
 	base := strings.TrimSuffix(m[1], "/")
 	get := func(path, accept string) (int, string, string) {

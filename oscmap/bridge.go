@@ -34,6 +34,9 @@ type Options struct {
 	resolve func(ctx context.Context, host string) ([]netip.Addr, error)
 	// clock replaces the real clock for the inputs' hold timers (tests).
 	clock clock
+	// StartAttrs are more key-value pairs for the start line ("oscgpio
+	// listening"), after the bridge's own: run adds the dashboard's URL.
+	StartAttrs []any
 	// LogLines bounds the info lines about single messages and changes
 	// (recv, sent, output levels) per second; beyond it one line a second
 	// says how many were not shown. 0 means 20.
@@ -283,8 +286,8 @@ func (c Counters) LogValue() slog.Value {
 func (b *Bridge) Run(ctx context.Context) (err error) {
 	defer func() { err = errors.Join(err, b.Close()) }()
 	b.mu.Lock()
-	b.log.Info("oscgpio listening", "addr", b.srv.Addr().String(), "gpio", b.backend.Name(), "mapping", b.cfg.File,
-		"outputs", len(b.outs), "inputs", len(b.ins)+len(b.encs)+len(b.sensors))
+	b.log.Info("oscgpio listening", append([]any{"addr", b.srv.Addr().String(), "gpio", b.backend.Name(), "mapping", b.cfg.File,
+		"outputs", len(b.outs), "inputs", len(b.ins) + len(b.encs) + len(b.sensors)}, b.opt.StartAttrs...)...)
 	b.mu.Unlock()
 	for {
 		b.mu.Lock()

@@ -121,6 +121,17 @@ func (d *dashboard) reloaded(cfg *config.Config) {
 	d.log.Info("dashboard moved", "url", d.srv.URL())
 }
 
+// startAttrs are the start line's words about the dashboard: its URL, or
+// dashboard=off.
+func (d *dashboard) startAttrs() []any {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ln == nil {
+		return []any{"dashboard", "off"}
+	}
+	return []any{"dashboard", web.URL(d.ln.Addr())}
+}
+
 // addr is the dashboard's address, nil when there is none: what discovery
 // advertises as _oscjson._tcp.
 func (d *dashboard) addr() net.Addr {

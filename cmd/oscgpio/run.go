@@ -86,7 +86,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	b, err := oscmap.NewBridge(cfg, backend, oscmap.Options{Listen: *listen, Logger: log})
+	b, err := oscmap.NewBridge(cfg, backend, oscmap.Options{Listen: *listen, Logger: log, StartAttrs: dash.startAttrs()})
 	if err != nil {
 		backend.Close()
 		return err

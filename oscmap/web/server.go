@@ -258,8 +258,12 @@ func (s *Server) Addr() net.Addr {
 
 // URL is the page's address, like http://127.0.0.1:5080/ ("" before
 // Start). A server listening on every interface gives its loopback address.
-func (s *Server) URL() string {
-	a, ok := s.Addr().(*net.TCPAddr)
+func (s *Server) URL() string { return URL(s.Addr()) }
+
+// URL is the page's address for a server listening on addr ("" when addr
+// is not TCP); an address on every interface gives its loopback one.
+func URL(addr net.Addr) string {
+	a, ok := addr.(*net.TCPAddr)
 	if !ok {
 		return ""
 	}
