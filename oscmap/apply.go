@@ -37,16 +37,19 @@ import (
 // with its error and the rest is applied; the errors are returned joined. On
 // the first call any error is returned at once.
 func (b *Bridge) Apply(cfg *config.Config) error {
-	b.applyMu.Lock()
-	err := b.apply(cfg)
-	b.mu.Lock()
-	applied := b.cfg == cfg
-	b.mu.Unlock()
 	var fns []func(*config.Config)
-	if applied {
-		fns = append(fns, b.onApply...)
-	}
-	b.applyMu.Unlock()
+	err := func() error {
+		b.applyMu.Lock()
+		defer b.applyMu.Unlock() // also when apply panics
+		err := b.apply(cfg)
+		b.mu.Lock()
+		applied := b.cfg == cfg
+		b.mu.Unlock()
+		if applied {
+			fns = append(fns, b.onApply...)
+		}
+		return err
+	}()
 	for _, fn := range fns {
 		if fn != nil {
 			fn(cfg)

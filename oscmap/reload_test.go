@@ -442,3 +442,47 @@ sim: {jumpers: [[GPIO17, GPIO27]]}
 		t.Fatalf("first report after the reload %q, want /pressed i 0 (nothing sent by the reload itself)", got)
 	}
 }
+
+// panicSim is the sim backend whose Pin panics for one pin: a driver bug
+// in the middle of a reload.
+type panicSim struct {
+	*gpio.Sim
+	pin string
+}
+
+func (p panicSim) Pin(name string) (pgpio.PinIO, error) {
+	if name == p.pin {
+		panic("driver bug opening " + name)
+	}
+	return p.Sim.Pin(name)
+}
+
+// A reload that panics (and is recovered by its caller) leaves the bridge
+// usable: the next Apply runs, and OnApply can be called.
+func TestApplyAfterAPanickedReload(t *testing.T) {
+	sim := panicSim{gpio.NewSim(quiet()), "GPIO22"}
+	first := mustParse(t, "outputs:\n  - {name: led, pin: GPIO17, address: /led}\n")
+	b := startConfig(t, sim, first, Options{Listen: "127.0.0.1:0", Logger: quiet()})
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the reload did not panic")
+			}
+		}()
+		b.Apply(mustParse(t, "outputs:\n  - {name: led, pin: GPIO17, address: /led}\n  - {name: bad, pin: GPIO22, address: /bad}\n"))
+	}()
+	done := make(chan error, 1)
+	go func() {
+		cancel := b.OnApply(func(*config.Config) {})
+		defer cancel()
+		done <- b.Apply(first)
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Apply after the panicked reload: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Apply after a panicked reload did not return in 5 s: the panic left applyMu locked")
+	}
+}

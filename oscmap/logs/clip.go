@@ -13,11 +13,22 @@ const MaxValue = 300
 // longer than MaxValue bytes (at a character boundary) and says how long it
 // was: "/aaaa…(60000 bytes)". A sender's 60 KB address then costs a log line
 // of a few hundred bytes, so the line budget bounds the log's bytes too.
+// An error value is cut the same way: its text often quotes what a sender
+// sent ("cannot use the string ... as on/off").
 func Clip(_ []string, a slog.Attr) slog.Attr {
-	if a.Value.Kind() != slog.KindString {
+	var s string
+	switch a.Value.Kind() {
+	case slog.KindString:
+		s = a.Value.String()
+	case slog.KindAny:
+		err, ok := a.Value.Any().(error)
+		if !ok {
+			return a
+		}
+		s = err.Error()
+	default:
 		return a
 	}
-	s := a.Value.String()
 	if len(s) <= MaxValue {
 		return a
 	}

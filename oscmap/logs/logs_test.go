@@ -2,6 +2,8 @@ package logs
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -155,5 +157,22 @@ func TestClip(t *testing.T) {
 	}
 	if !strings.Contains(line, "…(60001 bytes)") || !strings.Contains(line, "short=/led n=5") || !utf8.ValidString(line) {
 		t.Errorf("line %q", line)
+	}
+}
+
+// An error carrying a sender's string ("cannot use the string "..." as
+// on/off", a /sim/<name> that is no pin) is cut like a string value: the
+// warning about a 60 KB argument is not 60 KB long.
+func TestClipError(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{ReplaceAttr: Clip}))
+	long := strings.Repeat("x", 60000)
+	log.Warn("message not applied", "err", fmt.Errorf("cannot use the string %q (s) as on/off", long), "short", errors.New("pin busy"))
+	line := buf.String()
+	if len(line) > 3*MaxValue {
+		t.Errorf("a line of %d bytes: %.200q", len(line), line)
+	}
+	if !strings.Contains(line, "…(60038 bytes)") || !strings.Contains(line, `short="pin busy"`) {
+		t.Errorf("line %.600q", line)
 	}
 }
