@@ -56,7 +56,7 @@ type Counters struct {
 	Scheduled   uint64 // messages held for a future time tag
 	HeldDropped uint64 // messages with a future time tag dropped: the held messages were at their limit
 	TooFarAhead uint64 // messages dated further ahead than max_schedule_ahead
-	Panics      uint64 // handler calls and timers that panicked (recovered and logged)
+	Panics      uint64 // handler calls (over UDP or injected) and timers that panicked (recovered and logged)
 	Handled     uint64 // messages the bridge finished with (scheduled ones when due)
 	Applied     uint64 // output actions (a message can drive several outputs)
 	Coalesced   uint64 // output changes held back by max_switch_rate (the latest was written later)
@@ -133,7 +133,7 @@ type Bridge struct {
 	req       mux.Request                                   // the request being handled, guarded by mu
 	sendReply func(m *osc.Message, to netip.AddrPort) error // b.reply, made once
 
-	handled, applied, unmatched, rejected, changes, deadInputs, reloads, coalesced, timerPanics atomic.Uint64
+	handled, applied, unmatched, rejected, changes, deadInputs, reloads, coalesced, otherPanics atomic.Uint64
 
 	closeOnce sync.Once
 	closeErr  error
@@ -157,7 +157,7 @@ func NewBridge(cfg *config.Config, backend gpio.Backend, opt Options) (*Bridge, 
 	if b.clock == nil {
 		b.clock = realClock{}
 	}
-	b.clock = guardedClock{clock: b.clock, log: log, panics: &b.timerPanics}
+	b.clock = guardedClock{clock: b.clock, log: log, panics: &b.otherPanics}
 	b.sendReply = func(m *osc.Message, to netip.AddrPort) error {
 		if err := b.reply(m, to); err != nil {
 			return err
@@ -223,7 +223,7 @@ func (b *Bridge) countersLocked() Counters {
 	ss := b.send.Stats()
 	return Counters{
 		Packets: st.Packets, Filtered: st.Filtered, Denied: st.Denied, RateLimited: st.RateLimited, LoopLimited: st.LoopLimited, TooFarAhead: st.TooFarAhead, HeldDropped: st.HeldDropped, Messages: st.Messages, Malformed: st.Malformed, KernelDrops: st.KernelDrops,
-		Scheduled: st.Scheduled, Panics: st.Panics + b.timerPanics.Load(),
+		Scheduled: st.Scheduled, Panics: st.Panics + b.otherPanics.Load(),
 		Handled: b.handled.Load(), Applied: b.applied.Load(), Coalesced: b.coalesced.Load(), Unmatched: b.unmatched.Load(), Rejected: b.rejected.Load(),
 		Changes: b.changes.Load(), Sent: ss.Sent, SendErrors: ss.Errors, SendDropped: ss.Dropped,
 		DeadInputs: b.deadInputs.Load(), Reloads: b.reloads.Load(), InputLost: b.inputLost(),

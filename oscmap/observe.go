@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -103,6 +104,15 @@ func (b *Bridge) Inject(m *osc.Message, from netip.AddrPort, reply func(*osc.Mes
 			return nil
 		}
 	}
+	// A handler that panics is recovered, logged and counted here, as the
+	// UDP reader does, not left to the HTTP server's goroutine.
+	defer func() {
+		if p := recover(); p != nil {
+			b.log.Error("OSC handler panicked; the message is dropped and the bridge goes on",
+				"address", m.Address, "from", from.String(), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			b.otherPanics.Add(1)
+		}
+	}()
 	b.serve(m, from, send)
 }
 

@@ -2,7 +2,9 @@ package oscmap
 
 import (
 	"fmt"
+	"log/slog"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -238,5 +240,51 @@ func TestGuard(t *testing.T) {
 	ten := netip.MustParseAddr("10.0.0.5")
 	if !l.Allow(ten) || l.Allow(ten) || !l.Allow(netip.MustParseAddr("192.0.2.9")) {
 		t.Error("the entry's rate limit (1, burst 1) is not applied to it alone")
+	}
+}
+
+// panicOnPin is the sim backend whose pin panics when driven high: a driver
+// bug met while handling a message.
+type panicOnPin struct {
+	*gpio.Sim
+	pin string
+}
+
+type panicHigh struct{ pgpio.PinIO }
+
+func (p panicHigh) Out(l pgpio.Level) error {
+	if l == pgpio.High {
+		panic("driver bug driving high")
+	}
+	return p.PinIO.Out(l)
+}
+
+func (p panicOnPin) Pin(name string) (pgpio.PinIO, error) {
+	pin, err := p.Sim.Pin(name)
+	if err != nil || name != p.pin {
+		return pin, err
+	}
+	return panicHigh{pin}, nil
+}
+
+// A handler that panics under Inject (the dashboard's and the WebSocket's
+// way in) is recovered, logged and counted, and the bridge goes on.
+func TestInjectRecoversAPanic(t *testing.T) {
+	var lb syncBuffer
+	log := slog.New(slog.NewTextHandler(&lb, nil))
+	b := startConfig(t, panicOnPin{gpio.NewSim(quiet()), "GPIO17"},
+		mustParse(t, "outputs:\n  - {name: led, pin: GPIO17, address: /led}\n"), Options{Listen: "127.0.0.1:0", Logger: log})
+	from := netip.MustParseAddrPort("192.0.2.7:4000")
+	b.Inject(osc.NewMessage("/led", int32(1)), from, nil)
+	if c := b.Counters(); c.Panics != 1 {
+		t.Errorf("Panics = %d, want 1", c.Panics)
+	}
+	if !strings.Contains(lb.String(), `msg="OSC handler panicked; the message is dropped and the bridge goes on" address=/led from=192.0.2.7:4000 panic="driver bug driving high"`) {
+		t.Errorf("log:\n%s", lb.String())
+	}
+	var answers []string
+	b.Inject(osc.NewMessage("/oscgpio/get", "/led"), from, func(m *osc.Message) error { answers = append(answers, codec.Format(m)); return nil })
+	if len(answers) != 1 {
+		t.Errorf("after the panic, /oscgpio/get answered %v", answers)
 	}
 }
