@@ -385,6 +385,12 @@ func (s *Server) changed(ch oscmap.Change, p oscmap.Point) {
 	if s.tree == nil {
 		return
 	}
+	if len(s.clients) == 0 {
+		// Nobody listens: nothing to format or remember. The values last
+		// sent are forgotten, so a later listener gets every change.
+		clear(s.last)
+		return
+	}
 	for _, path := range s.tree.byPoint[ch.Point] {
 		m := s.tree.byPath[path].m
 		if !m.sends(ch) {
