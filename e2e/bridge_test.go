@@ -287,7 +287,7 @@ func TestCheckAndRunRefuseTheSameErrors(t *testing.T) {
 			t.Errorf("check output lacks %q:\n%s", want, out)
 		}
 	}
-	runOut, code := oscgpio(t, "run", "--gpio", "sim", "--http", "off", "--config", bad)
+	runOut, code := oscgpio(t, "run", "--gpio", "sim", "--http", "off", "--no-advertise", "--config", bad)
 	if code != 1 {
 		t.Fatalf("run exit code %d, want 1:\n%s", code, runOut)
 	}

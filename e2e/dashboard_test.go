@@ -250,7 +250,7 @@ func TestDashboardAddressTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	out, code := oscgpio(t, "run", "--gpio", "sim", "--listen", "127.0.0.1:0", "--http", busy.Addr().String())
+	out, code := oscgpio(t, "run", "--gpio", "sim", "--no-advertise", "--listen", "127.0.0.1:0", "--http", busy.Addr().String())
 	if code != 1 || !strings.Contains(out, "dashboard: cannot listen on "+busy.Addr().String()) || !strings.Contains(out, "--http off") {
 		t.Errorf("exit %d, output:\n%s\nwant exit 1 and the taken address", code, out)
 	}

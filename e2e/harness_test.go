@@ -255,7 +255,7 @@ var listeningLine = regexp.MustCompile(`msg="oscgpio listening" addr=127\.0\.0\.
 // and reads the port the kernel gave it from its start line.
 func runBridge(t *testing.T, args ...string) *bridge {
 	t.Helper()
-	p := start(t, bin, append([]string{"run", "--gpio", "sim", "--listen", "127.0.0.1:0", "--http", "off"}, args...)...)
+	p := start(t, bin, append([]string{"run", "--gpio", "sim", "--listen", "127.0.0.1:0", "--http", "off", "--no-advertise"}, args...)...)
 	at := p.waitFor(`msg="oscgpio listening"`, 0)
 	m := listeningLine.FindStringSubmatch(p.snapshot()[at])
 	if m == nil {

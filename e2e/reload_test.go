@@ -151,7 +151,7 @@ func TestStalledLogReaderFreezesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	cmd := exec.Command(bin, "run", "--gpio", "sim", "--listen", "127.0.0.1:0", "--http", "off", "--log-level", "debug", "--config", file)
+	cmd := exec.Command(bin, "run", "--gpio", "sim", "--listen", "127.0.0.1:0", "--http", "off", "--no-advertise", "--log-level", "debug", "--config", file)
 	cmd.Stderr = w
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -225,7 +225,7 @@ func udpPortOf(t *testing.T, pid int) int {
 
 // Every counter is printed at exit, whatever the log level.
 func TestCountersAtExitAtAnyLevel(t *testing.T) {
-	p := start(t, bin, "run", "--gpio", "sim", "--listen", "127.0.0.1:0", "--http", "off", "--log-level", "error")
+	p := start(t, bin, "run", "--gpio", "sim", "--listen", "127.0.0.1:0", "--http", "off", "--no-advertise", "--log-level", "error")
 	port := udpPortOf(t, p.cmd.Process.Pid)
 	newPeer(t).send(port, osc.NewMessage("/led", int32(1)))
 	newPeer(t).waitStats(port, "the message", func(st map[string]int) bool { return st["applied"] == 1 })
@@ -297,7 +297,7 @@ func TestBrokenLogPipe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "run", "--gpio", "sim", "--listen", "127.0.0.1:0", "--http", "off", "--config", file)
+	cmd := exec.Command(bin, "run", "--gpio", "sim", "--listen", "127.0.0.1:0", "--http", "off", "--no-advertise", "--config", file)
 	cmd.Stderr = w
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -346,7 +346,7 @@ func TestSystemdNotify(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	cmd := exec.Command(bin, "run", "--gpio", "sim", "--listen", "127.0.0.1:0", "--http", "off")
+	cmd := exec.Command(bin, "run", "--gpio", "sim", "--listen", "127.0.0.1:0", "--http", "off", "--no-advertise")
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=200000")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -372,7 +372,7 @@ func TestSystemdNotify(t *testing.T) {
 
 // kill -USR1 prints every counter in the log, whatever --log-level says.
 func TestSIGUSR1PrintsCounters(t *testing.T) {
-	p := start(t, bin, "run", "--gpio", "sim", "--listen", "127.0.0.1:0", "--http", "off", "--log-level", "error")
+	p := start(t, bin, "run", "--gpio", "sim", "--listen", "127.0.0.1:0", "--http", "off", "--no-advertise", "--log-level", "error")
 	port := udpPortOf(t, p.cmd.Process.Pid)
 	newPeer(t).waitStats(port, "a start", func(st map[string]int) bool { return st["messages"] >= 1 })
 	if err := p.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
