@@ -51,6 +51,9 @@ type Pin struct {
 func (p Pin) Name() string {
 	switch p.Kind {
 	case GPIO:
+		if p.BCM >= 0 && p.BCM < len(gpioNames) {
+			return gpioNames[p.BCM]
+		}
 		return "GPIO" + strconv.Itoa(p.BCM)
 	case Power3V3:
 		return "3V3"
@@ -61,6 +64,15 @@ func (p Pin) Name() string {
 	}
 	return "?"
 }
+
+// gpioNames are the names of GPIO0-GPIO27, made once: Name is called for
+// every change of a pin, and a name built each time is garbage each time.
+var gpioNames = func() (n [lastBCM + 1]string) {
+	for i := range n {
+		n[i] = "GPIO" + strconv.Itoa(i)
+	}
+	return n
+}()
 
 // String returns the name and the header position, like "GPIO17 (pin 11)".
 func (p Pin) String() string {
