@@ -43,6 +43,10 @@ func (w *outWatchdog) stop() {
 
 // kickWatchdog re-arms a digital output's watchdog.
 func (o *output) kickWatchdog() {
+	if o.cfg.Watchdog <= 0 {
+		o.wd.stop() // none (a reload may have removed it); no closure is made per message
+		return
+	}
 	o.wd.kick(o.b, o.cfg.Watchdog, func() {
 		o.b.log.Warn("watchdog: no message reached the output in time; it goes to its safe level until the next one",
 			"output", o.cfg.Name, "pin", o.cfg.Pin.Name(), "watchdog", o.cfg.Watchdog.String())
@@ -52,6 +56,10 @@ func (o *output) kickWatchdog() {
 
 // kickWatchdog re-arms a pwm or servo output's watchdog.
 func (o *pwmOut) kickWatchdog() {
+	if o.cfg.Watchdog <= 0 {
+		o.wd.stop()
+		return
+	}
 	o.wd.kick(o.b, o.cfg.Watchdog, func() {
 		o.b.log.Warn("watchdog: no message reached the output in time; it goes to its safe level until the next one",
 			"output", o.cfg.Name, "pin", o.cfg.Pin.Name(), "watchdog", o.cfg.Watchdog.String())
