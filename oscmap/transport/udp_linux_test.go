@@ -94,12 +94,11 @@ func TestWriteToNeverWaits(t *testing.T) {
 	}
 	defer u.Close()
 	var flags int
-	old := sendtoFunc
-	sendtoFunc = func(fd int, p []byte, f int, to syscall.Sockaddr) error {
+	sendtoFault = func(f int) error {
 		flags = f
 		return syscall.EAGAIN
 	}
-	defer func() { sendtoFunc = old }()
+	defer func() { sendtoFault = nil }()
 	err = u.WriteTo([]byte("/x\x00\x00,\x00\x00\x00"), netip.MustParseAddrPort("127.0.0.1:9"))
 	if !errors.Is(err, ErrWouldBlock) {
 		t.Fatalf("WriteTo with a full send buffer: %v, want ErrWouldBlock", err)
@@ -107,7 +106,7 @@ func TestWriteToNeverWaits(t *testing.T) {
 	if flags&syscall.MSG_DONTWAIT == 0 {
 		t.Errorf("sendto flags %#x, want MSG_DONTWAIT", flags)
 	}
-	sendtoFunc = old
+	sendtoFault = nil
 	if err := u.WriteTo([]byte("/x\x00\x00,\x00\x00\x00"), netip.AddrPort{}); err == nil {
 		t.Error("WriteTo(no address) = nil, want an error")
 	}
