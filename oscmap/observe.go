@@ -23,7 +23,7 @@ type Traffic struct {
 	// Peer is who sent the message, or where it went: an address
 	// ("192.168.1.20:9000"), or a destination's name from the mapping.
 	Peer string
-	Msg  *osc.Message // the message; the tap must not modify it
+	Msg  *osc.Message // the message, during the call only: the tap must not modify or keep it (copy it with codec.Clone)
 }
 
 // Tap calls fn with every OSC message received (before it is handled) and

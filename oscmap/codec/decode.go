@@ -74,9 +74,95 @@ func DecodeAppend(dst []Element, b []byte) ([]Element, error) {
 	return d.out, nil
 }
 
+// A Decoder decodes datagrams as DecodeAppend does, reusing the messages it
+// made for the previous datagram and the addresses it has seen: once warm, a
+// datagram of messages whose arguments are numbers, booleans or nil
+// allocates nothing. The messages one call returns are valid until the next
+// call; a message kept longer must be copied with Clone. The zero Decoder is
+// ready to use, by one goroutine at a time.
+type Decoder struct {
+	msgs  []*osc.Message    // reused in order, one per message of a datagram
+	used  int               // how many of msgs the current datagram took
+	names map[string]string // addresses seen (interned), at most maxNames
+}
+
+// What a Decoder keeps between datagrams: the messages of the first
+// keptMessages elements, argument lists of up to keptArgs, and up to
+// maxNames addresses of up to maxNameLen bytes. Beyond these it allocates,
+// as DecodeAppend does, so a hostile datagram cannot make it hold more.
+const (
+	keptMessages = 64
+	keptArgs     = 16
+	maxNames     = 256
+	maxNameLen   = 64
+)
+
+// Decode is DecodeAppend with d's reuse. On error it returns dst[:0].
+func (d *Decoder) Decode(dst []Element, b []byte) ([]Element, error) {
+	d.used = 0
+	dec := decoder{out: dst[:0], reuse: d}
+	if err := dec.packet(b, 0, time.Time{}); err != nil {
+		clear(dec.out)
+		return dec.out[:0], err
+	}
+	return dec.out, nil
+}
+
+// message is a message for address addr with room for nargs arguments: a
+// reused one while there are, else a new one.
+func (d *Decoder) message(addr []byte, nargs int) *osc.Message {
+	if nargs > keptArgs {
+		return &osc.Message{Address: d.intern(addr), Arguments: make([]any, 0, nargs)}
+	}
+	var m *osc.Message
+	if d.used < len(d.msgs) {
+		m = d.msgs[d.used]
+		d.used++
+		clear(m.Arguments)
+		m.Arguments = m.Arguments[:0]
+	} else {
+		one := &oneArg{}
+		m = &one.m
+		m.Arguments = one.a[:0]
+		if len(d.msgs) < keptMessages {
+			d.msgs = append(d.msgs, m)
+			d.used++
+		}
+	}
+	m.Address = d.intern(addr)
+	return m
+}
+
+// intern is addr as a string, the same string each time for an address
+// seen before.
+func (d *Decoder) intern(addr []byte) string {
+	if s, ok := d.names[string(addr)]; ok {
+		return s
+	}
+	s := string(addr)
+	if len(addr) <= maxNameLen && len(d.names) < maxNames {
+		if d.names == nil {
+			d.names = make(map[string]string)
+		}
+		d.names[s] = s
+	}
+	return s
+}
+
+// Clone copies m: its address and argument list (the argument values are
+// shared; a decoded message's blobs and strings are its own).
+func Clone(m *osc.Message) *osc.Message {
+	c := &osc.Message{Address: m.Address}
+	if m.Arguments != nil {
+		c.Arguments = append(make([]any, 0, len(m.Arguments)), m.Arguments...)
+	}
+	return c
+}
+
 // decoder holds the messages of one datagram decoded so far.
 type decoder struct {
-	out []Element
+	out   []Element
+	reuse *Decoder // nil: every message is new
 }
 
 // packet decodes the packet b found at byte off of the datagram, due at at.
@@ -89,7 +175,7 @@ func (d *decoder) packet(b []byte, off int, at time.Time) error {
 		if len(d.out) >= MaxMessages {
 			return fmt.Errorf("bundle holds more than %d messages (the limit, codec.MaxMessages, is reached at byte %d): send fewer messages per datagram", MaxMessages, off)
 		}
-		m, err := decodeMessage(b)
+		m, err := d.decodeMessage(b)
 		if err != nil {
 			if off > 0 {
 				return fmt.Errorf("message at byte %d: %w", off, err)
@@ -172,10 +258,24 @@ var argSize = [256]uint8{'i': 4, 'f': 4, 'h': 8, 'd': 8, 't': 8}
 
 // decodeMessage checks every byte of the message b and builds it as it goes,
 // into the values go-osc's ParsePacket makes.
-func decodeMessage(b []byte) (*osc.Message, error) {
+func (d *decoder) decodeMessage(b []byte) (*osc.Message, error) {
 	n, i, bad := stringAt(b, 0)
 	if bad != 0 {
 		return nil, stringError(bad, "address", 0, n)
+	}
+	if d.reuse != nil {
+		nargs := 0
+		if i < len(b) {
+			// The type tags are at most the rest of the message, less the ','.
+			if t := bytes.IndexByte(b[i:], 0); t > 0 {
+				nargs = t - 1
+			}
+		}
+		m := d.reuse.message(b[:n], nargs)
+		if i == len(b) {
+			return m, nil
+		}
+		return finishMessage(b, i, m)
 	}
 	if i+4 <= len(b) && b[i] == ',' && b[i+1] != 0 && b[i+2] == 0 {
 		// One argument (the usual /led i 1): the message and its argument

@@ -298,8 +298,20 @@ func FuzzDecode(f *testing.F) {
 	f.Add(msg("/b", ",b", oscBlob(nil)))
 	f.Add(oscString("/old"))
 	f.Add(bundle(1, msg("/a", ",i", be32(1)), bundle(ntp(time.Now()), msg("/b", ",s", oscString("x"))), msg("/c", ",")))
+	// One Decoder for every input: it must read each as Decode does,
+	// whatever it decoded before.
+	var dec Decoder
 	f.Fuzz(func(t *testing.T, p []byte) {
 		els, err := Decode(p)
+		reused, rerr := dec.Decode(nil, p)
+		if (err == nil) != (rerr == nil) || len(els) != len(reused) {
+			t.Fatalf("Decode: %d elements, %v; Decoder.Decode: %d elements, %v", len(els), err, len(reused), rerr)
+		}
+		for i := range reused {
+			if !sameElement(els[i], reused[i]) {
+				t.Fatalf("element %d: Decode %s, Decoder.Decode %s", i, Format(els[i].Msg), Format(reused[i].Msg))
+			}
+		}
 		if err != nil {
 			return
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hypebeast/go-osc/osc"
+	"github.com/oscgpio/oscgpio/oscmap/codec"
 )
 
 // withUserspaceAllow keeps Options.Allow out of the kernel.
@@ -158,7 +159,7 @@ func serveWithAt(t *testing.T, listen string, opts ...Option) (*UDP, <-chan got,
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- s.Serve(ctx, func(m *osc.Message, from netip.AddrPort) { ch <- got{m, from, time.Now()} })
+		done <- s.Serve(ctx, func(m *osc.Message, from netip.AddrPort) { ch <- got{codec.Clone(m), from, time.Now()} })
 	}()
 	t.Cleanup(func() {
 		cancel()

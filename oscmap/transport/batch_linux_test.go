@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hypebeast/go-osc/osc"
+	"github.com/oscgpio/oscgpio/oscmap/codec"
 )
 
 // TestBatchRead queues datagrams before Serve runs, so that recvmmsg reads
@@ -54,7 +55,7 @@ func TestBatchRead(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() {
-				done <- s.Serve(ctx, func(m *osc.Message, from netip.AddrPort) { calls <- call{m, from} })
+				done <- s.Serve(ctx, func(m *osc.Message, from netip.AddrPort) { calls <- call{codec.Clone(m), from} })
 			}()
 			defer func() { cancel(); serveReturned(t, done, "cancel") }()
 			first := <-calls

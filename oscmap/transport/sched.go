@@ -53,7 +53,9 @@ func (s *scheduler) bytes() int { return s.msgBytes + cap(s.queue)*heldEntry }
 // (false). The due time is taken on the monotonic clock, so a change of the
 // wall clock does not move it.
 func (s *scheduler) push(now time.Time, e codec.Element, from netip.AddrPort) bool {
-	size := heldSize(e.Msg)
+	// The decoder reuses e.Msg for the next datagram: hold a copy.
+	msg := codec.Clone(e.Msg)
+	size := heldSize(msg)
 	// A share per sender: no one sender may take more than a quarter of
 	// the queue, so a flood of future bundles cannot crowd out a cue.
 	sender := from.Addr()
@@ -77,7 +79,7 @@ func (s *scheduler) push(now time.Time, e codec.Element, from netip.AddrPort) bo
 		s.senderBytes = map[netip.Addr]int{}
 	}
 	s.senderBytes[sender] += size
-	heap.Push(&s.queue, held{due: now.Add(e.At.Sub(now)), seq: s.seq, msg: e.Msg, from: from, size: size})
+	heap.Push(&s.queue, held{due: now.Add(e.At.Sub(now)), seq: s.seq, msg: msg, from: from, size: size})
 	return true
 }
 

@@ -28,7 +28,10 @@ const (
 )
 
 // A Handler receives each message of a UDP transport with the address it came
-// from. It is called from Serve's goroutine, one message at a time.
+// from. It is called from Serve's goroutine, one message at a time. The
+// message is the transport's until the handler returns: Serve reuses it for
+// a later datagram, so a handler that keeps it longer keeps a copy
+// (codec.Clone).
 type Handler func(m *osc.Message, from netip.AddrPort)
 
 // Options are the settings of a UDP transport beyond its address.
@@ -530,6 +533,7 @@ type reader struct {
 	badSuppressed int             // malformed packets not logged since
 	fullLast      time.Time       // last "too many held" line
 	elems         []codec.Element // reused for every datagram
+	dec           codec.Decoder   // reuses the messages of the datagram before
 	rateNext      time.Time       // the rate-limit log's next line is not before this
 	loopNext      time.Time       // the loop warning's next line is not before this
 }
@@ -574,7 +578,7 @@ func (r *reader) stopped() bool {
 
 // packet handles one datagram.
 func (r *reader) packet(b []byte, from netip.AddrPort) {
-	elems, err := codec.DecodeAppend(r.elems, b)
+	elems, err := r.dec.Decode(r.elems, b)
 	r.elems = elems[:0]
 	defer clear(elems) // the handler is done with them; let them be collected
 	if err != nil {

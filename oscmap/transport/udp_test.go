@@ -88,7 +88,7 @@ func serveWith(t *testing.T, h func(*osc.Message), opts ...Option) (*UDP, <-chan
 			if h != nil {
 				h(m)
 			}
-			ch <- got{m, from, time.Now()}
+			ch <- got{codec.Clone(m), from, time.Now()} // Serve reuses m
 		})
 	}()
 	t.Cleanup(func() {

@@ -1,0 +1,125 @@
+package codec
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+// sameElement reports whether a and b are the same message due at the same
+// time (an empty argument list and none are the same).
+func sameElement(a, b Element) bool {
+	if !a.At.Equal(b.At) || a.Msg.Address != b.Msg.Address || len(a.Msg.Arguments) != len(b.Msg.Arguments) {
+		return false
+	}
+	return len(a.Msg.Arguments) == 0 || reflect.DeepEqual(a.Msg.Arguments, b.Msg.Arguments)
+}
+
+// A Decoder reads a sequence of datagrams as Decode reads each alone, though
+// it reuses the messages of the one before.
+func TestDecoderMatchesDecode(t *testing.T) {
+	packets := [][]byte{
+		msg("/led", ",i", be32(1)),
+		msg("/all", ",ifsbhdtTFN", be32(1), be32(2), oscString("three"), oscBlob([]byte("four")), be64(5), be64(6), be64(7), nil),
+		bundle(1, msg("/a", ",i", be32(1)), bundle(ntp(time.Now()), msg("/b", ",s", oscString("x"))), msg("/c", ",")),
+		oscString("/old"),
+		msg("/led", ",f", be32(0x3f800000)),
+		msg("/x", ",i", be32(7)),
+		msg("/led", ",i", be32(0)),
+	}
+	var d Decoder
+	for round := range 3 {
+		for k, p := range packets {
+			want, err := Decode(p)
+			if err != nil {
+				t.Fatalf("packet %d: %v", k, err)
+			}
+			got, err := d.Decode(nil, p)
+			if err != nil {
+				t.Fatalf("round %d, packet %d: Decoder: %v", round, k, err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("round %d, packet %d: Decoder read %d elements, Decode %d", round, k, len(got), len(want))
+			}
+			for i := range got {
+				if !sameElement(got[i], want[i]) {
+					t.Fatalf("round %d, packet %d, element %d: Decoder read %s, Decode %s", round, k, i, Format(got[i].Msg), Format(want[i].Msg))
+				}
+			}
+		}
+	}
+}
+
+// Once warm, a Decoder allocates nothing for a message or a bundle of
+// messages with numeric, boolean and nil arguments.
+func TestDecoderAllocatesNothing(t *testing.T) {
+	for _, p := range [][]byte{
+		msg("/led", ",i", be32(1)),
+		msg("/led", ",i", be32(100000)), // an int32 beyond 255 is boxed: one allocation by the runtime
+		bundle(1, msg("/a", ",i", be32(1)), msg("/b", ",TFN"), msg("/c", ",ii", be32(0), be32(1))),
+	} {
+		var d Decoder
+		elems, _ := d.Decode(nil, p)
+		want := 0.0
+		if elems[0].Msg.Arguments[0] == any(int32(100000)) {
+			want = 1
+		}
+		got := testing.AllocsPerRun(100, func() {
+			elems, _ = d.Decode(elems, p)
+		})
+		if got != want {
+			t.Errorf("%s: %v allocations per datagram, want %v", Format(elems[0].Msg), got, want)
+		}
+	}
+}
+
+// A message kept with Clone survives the next Decode, which reuses the
+// original.
+func TestDecoderClone(t *testing.T) {
+	var d Decoder
+	first, _ := d.Decode(nil, msg("/led", ",i", be32(1)))
+	kept := Clone(first[0].Msg)
+	d.Decode(nil, msg("/fan", ",i", be32(0)))
+	if got := Format(kept); got != "/led i 1" {
+		t.Errorf("clone after the next Decode: %q, want /led i 1", got)
+	}
+	if first[0].Msg.Address != "/fan" {
+		t.Errorf("the original was not reused: %q (the test assumes it is)", first[0].Msg.Address)
+	}
+}
+
+// What a Decoder keeps is bounded, whatever the datagrams held.
+func TestDecoderBounds(t *testing.T) {
+	var d Decoder
+	var elems [][]byte
+	for i := range 300 {
+		elems = append(elems, msg("/m"+string(rune('a'+i%26))+string(rune('a'+i/26)), ",i", be32(1)))
+	}
+	if _, err := d.Decode(nil, bundle(1, elems...)); err != nil {
+		t.Fatal(err)
+	}
+	args := make([][]byte, 100)
+	tags := ","
+	for i := range args {
+		args[i] = be32(uint32(i))
+		tags += "i"
+	}
+	long, err := d.Decode(nil, msg("/long", tags, args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(long[0].Msg.Arguments) != 100 {
+		t.Fatalf("%d arguments, want 100", len(long[0].Msg.Arguments))
+	}
+	if len(d.msgs) > keptMessages {
+		t.Errorf("keeps %d messages, at most %d", len(d.msgs), keptMessages)
+	}
+	for _, m := range d.msgs {
+		if cap(m.Arguments) > keptArgs {
+			t.Errorf("keeps an argument list of %d", cap(m.Arguments))
+		}
+	}
+	if len(d.names) > maxNames {
+		t.Errorf("keeps %d addresses, at most %d", len(d.names), maxNames)
+	}
+}
