@@ -2,7 +2,6 @@ package wiring
 
 import (
 	"bufio"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"sort"
@@ -184,11 +183,44 @@ type svgWriter struct {
 
 func (s *svgWriter) printf(format string, args ...any) { fmt.Fprintf(s.w, format, args...) }
 
-// esc escapes s for XML text and attributes.
+// esc escapes s for XML text and attributes as encoding/xml's EscapeText
+// does: the five markup characters and tab, newline and carriage return as
+// character references, and what XML cannot hold (invalid UTF-8, control
+// characters) as U+FFFD. (encoding/xml itself would add its package's
+// initialisation to every program that draws a diagram.)
 func esc(s string) string {
 	var b strings.Builder
-	xml.EscapeText(&b, []byte(s))
+	for _, r := range s { // invalid UTF-8 comes as U+FFFD
+		switch r {
+		case '&':
+			b.WriteString("&amp;")
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '"':
+			b.WriteString("&#34;")
+		case '\'':
+			b.WriteString("&#39;")
+		case '\t':
+			b.WriteString("&#x9;")
+		case '\n':
+			b.WriteString("&#xA;")
+		case '\r':
+			b.WriteString("&#xD;")
+		default:
+			if !xmlChar(r) {
+				r = '\uFFFD'
+			}
+			b.WriteRune(r)
+		}
+	}
 	return b.String()
+}
+
+// xmlChar reports whether XML 1.0 can hold r (its Char production).
+func xmlChar(r rune) bool {
+	return r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
 }
 
 // clip shortens s to n characters, ending it with "…" when cut.
