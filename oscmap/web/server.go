@@ -42,7 +42,6 @@
 package web
 
 import (
-	"context"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -101,7 +100,7 @@ type Server struct {
 	limit   *transport.Limiter // the mapping's rate_limit per client address; nil when it has none
 
 	mu     sync.Mutex
-	srv    *http.Server
+	srv    *httpd
 	ln     net.Listener
 	done   chan struct{} // closed when srv's Serve returned
 	closed bool          // Close was called: nothing is served again
@@ -160,12 +159,7 @@ func (s *Server) Serve(ln net.Listener) { s.serve(ln) }
 
 // serve is Serve; it reports false, having closed ln, after Close.
 func (s *Server) serve(ln net.Listener) bool {
-	srv := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-	}
+	srv := newHTTPD(s, s.log)
 	done := make(chan struct{})
 	s.mu.Lock()
 	if s.closed {
@@ -178,12 +172,12 @@ func (s *Server) serve(ln net.Listener) bool {
 	s.mu.Unlock()
 	go func() {
 		defer close(done)
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, errServerClosed) {
 			s.log.Error("dashboard stopped serving", "addr", ln.Addr().String(), "err", err)
 		}
 	}()
 	if old != nil {
-		old.Close()
+		old.Close(time.Second)
 		<-oldDone
 	}
 	return true
@@ -234,7 +228,7 @@ func (s *Server) stop() {
 	s.srv, s.ln = nil, nil
 	s.mu.Unlock()
 	if srv != nil {
-		srv.Close()
+		srv.Close(time.Second)
 		<-done
 	}
 }
@@ -290,14 +284,9 @@ func (s *Server) Close() error {
 	if srv == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	err := srv.Shutdown(ctx)
-	if err != nil {
-		err = srv.Close()
-	}
+	srv.Close(time.Second)
 	<-done
-	return err
+	return nil
 }
 
 // ServeHTTP routes r as the package documentation says.

@@ -1,0 +1,405 @@
+package web
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startHTTPD serves h on a free loopback port until the test ends; tune sets
+// the server's bounds before it starts.
+func startHTTPD(t *testing.T, h http.Handler, tune func(*httpd)) (*httpd, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newHTTPD(h, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if tune != nil {
+		tune(s)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ln) }()
+	t.Cleanup(func() {
+		s.Close(time.Second)
+		if err := <-done; !errors.Is(err, errServerClosed) {
+			t.Errorf("Serve returned %v, want errServerClosed", err)
+		}
+	})
+	return s, "http://" + ln.Addr().String()
+}
+
+// get reads url's body with client, reporting whether the connection was
+// one used before.
+func get(t *testing.T, client *http.Client, method, url string, body io.Reader) (*http.Response, string, bool) {
+	t.Helper()
+	reused := false
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+		GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused },
+	})
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading the body: %v", method, url, err)
+	}
+	return resp, string(b), reused
+}
+
+// Responses are framed so that Go's client keeps one connection: a length
+// for what a handler wrote and returned, chunks for a stream, nothing for
+// HEAD; the Content-Type is sniffed when the handler gave none.
+func TestHTTPDFramingAndKeepAlive(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/empty", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("/text", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") })
+	mux.HandleFunc("/html", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<!DOCTYPE html><p>x") })
+	mux.HandleFunc("/sized", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "3")
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, "[1]")
+	})
+	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "nope", http.StatusTeapot)
+	})
+	_, url := startHTTPD(t, mux, nil)
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	cases := []struct {
+		method, path, body, ctype string
+		code                      int
+		chunked                   bool
+	}{
+		{"GET", "/empty", "", "", 200, false},
+		{"GET", "/text", "hello", "text/plain; charset=utf-8", 200, true},
+		{"GET", "/html", "<!DOCTYPE html><p>x", "text/html; charset=utf-8", 200, true},
+		{"GET", "/sized", "[1]", "application/json", 200, false},
+		{"HEAD", "/text", "", "", 200, false},
+		{"GET", "/status", "nope\n", "text/plain; charset=utf-8", http.StatusTeapot, true},
+		{"GET", "/missing", "404 page not found\n", "text/plain; charset=utf-8", 404, true},
+	}
+	for i, c := range cases {
+		resp, body, reused := get(t, client, c.method, url+c.path, nil)
+		if resp.StatusCode != c.code || body != c.body || resp.Header.Get("Content-Type") != c.ctype {
+			t.Errorf("%s %s: %d %q (%q), want %d %q (%q)", c.method, c.path, resp.StatusCode, body, resp.Header.Get("Content-Type"), c.code, c.body, c.ctype)
+		}
+		if chunked := len(resp.TransferEncoding) > 0; chunked != c.chunked {
+			t.Errorf("%s %s: chunked %v, want %v", c.method, c.path, chunked, c.chunked)
+		}
+		if resp.Header.Get("Date") == "" {
+			t.Errorf("%s %s: no Date", c.method, c.path)
+		}
+		if i > 0 && !reused {
+			t.Errorf("%s %s: a new connection, want the one kept alive", c.method, c.path)
+		}
+	}
+}
+
+// A request body is read by the handler or discarded after it, and the
+// connection is kept; a body too large to discard ends the connection; a
+// client that asks to continue (Expect: 100-continue) is told to.
+func TestHTTPDRequestBodies(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) { io.Copy(w, r.Body) })
+	mux.HandleFunc("/ignore", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	_, url := startHTTPD(t, mux, nil)
+	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: 10 * time.Second}}
+	defer client.CloseIdleConnections()
+
+	get(t, client, "GET", url+"/ignore", nil)
+	if _, body, reused := get(t, client, "POST", url+"/echo", strings.NewReader(`{"address": "/led"}`)); body != `{"address": "/led"}` || !reused {
+		t.Errorf("POST /echo: %q, reused %v", body, reused)
+	}
+	if _, body, reused := get(t, client, "POST", url+"/ignore", strings.NewReader(strings.Repeat("x", 1000))); body != "ok" || !reused {
+		t.Errorf("POST /ignore with a small body: %q, reused %v; want ok on the same connection", body, reused)
+	}
+	// Go's client sends Expect: 100-continue for a body it cannot rewind
+	// and waits for the 100 (ExpectContinueTimeout) before sending it.
+	req, _ := http.NewRequest("POST", url+"/echo", io.NopCloser(strings.NewReader("continued")))
+	req.Header.Set("Expect", "100-continue")
+	req.ContentLength = int64(len("continued"))
+	start := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "continued" || time.Since(start) > 5*time.Second {
+		t.Errorf("Expect: 100-continue: %q after %v", b, time.Since(start))
+	}
+	if _, body, reused := get(t, client, "POST", url+"/ignore", strings.NewReader(strings.Repeat("x", maxDrain+10))); body != "ok" {
+		t.Errorf("POST /ignore with a large body: %q (reused %v)", body, reused)
+	}
+	if _, _, reused := get(t, client, "GET", url+"/ignore", nil); reused {
+		t.Error("the connection of a large unread body was kept, want it closed")
+	}
+}
+
+// rawRequest sends text on a new connection and returns what the server
+// answered until it closed the connection.
+func rawRequest(t *testing.T, url, text string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(wait))
+	if _, err := io.WriteString(c, text); err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("reading the answer to %q: %v", text, err)
+	}
+	return string(b)
+}
+
+// What a client can make the server hold is bounded: a malformed request
+// and a header too large (beyond maxHeader and the 4 KiB read ahead) are
+// answered and the connection closed; HTTP/1.0 gets its body until the
+// connection closes.
+func TestHTTPDBadRequests(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "body") })
+	_, url := startHTTPD(t, h, func(s *httpd) { s.maxHeader = 1024 })
+	for _, c := range []struct{ req, want string }{
+		{"NOT HTTP\r\n\r\n", "HTTP/1.1 400 Bad Request"},
+		{"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 8000) + "\r\n\r\n", "HTTP/1.1 431 Request Header Fields Too Large"},
+		{"GET / HTTP/1.1\r\nHost: x\r\nExpect: something\r\n\r\n", "HTTP/1.1 417 Expectation Failed"},
+		{"GET / HTTP/1.0\r\n\r\n", "HTTP/1.1 200 OK"},
+		{"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "HTTP/1.1 200 OK"},
+	} {
+		got := rawRequest(t, url, c.req)
+		if !strings.HasPrefix(got, c.want) {
+			t.Errorf("%.40q: answered %.80q, want %q", c.req, got, c.want)
+		}
+		if strings.HasPrefix(c.want, "HTTP/1.1 200") {
+			resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(got)), nil)
+			if err != nil {
+				t.Fatalf("%.40q: %v", c.req, err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			if string(body) != "body" || err != nil || !resp.Close {
+				t.Errorf("%.40q: answered %q (%v), closing %v; want the body and Connection: close", c.req, body, err, resp.Close)
+			}
+		}
+	}
+}
+
+// A client that sends its header too slowly, or keeps a connection idle too
+// long, is disconnected.
+func TestHTTPDTimeouts(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	_, url := startHTTPD(t, h, func(s *httpd) {
+		s.headerTimeout = 200 * time.Millisecond
+		s.idleTimeout = 300 * time.Millisecond
+	})
+	addr := strings.TrimPrefix(url, "http://")
+	closedBy := func(c net.Conn) error {
+		c.SetReadDeadline(time.Now().Add(wait))
+		_, err := io.ReadAll(c)
+		return err
+	}
+	slow, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	io.WriteString(slow, "GET / HTTP/1.1\r\nHost: x\r\n") // and never the end of the header
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	if err := closedBy(slow); err != nil {
+		t.Errorf("slow header: %v, want the server to close the connection", err)
+	}
+	if err := closedBy(idle); err != nil {
+		t.Errorf("idle connection: %v, want the server to close it", err)
+	}
+}
+
+// More open connections than maxConns: the extra one is answered 503 and
+// closed, and the others are served.
+func TestHTTPDConnectionBound(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	s, url := startHTTPD(t, h, func(s *httpd) { s.maxConns = 2 })
+	addr := strings.TrimPrefix(url, "http://")
+	var open []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		open = append(open, c)
+	}
+	// Wait until the server holds both.
+	deadline := time.Now().Add(wait)
+	for {
+		s.mu.Lock()
+		n := len(s.conns)
+		s.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server holds %d connections, want 2", n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if got := rawRequest(t, url, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 503") {
+		t.Errorf("a third connection: %.60q, want 503", got)
+	}
+	io.WriteString(open[0], "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(open[0]), nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("a held connection: %v %v", resp, err)
+	}
+}
+
+// A stream reaches the client as it is flushed; the client going away
+// cancels the request's context.
+func TestHTTPDStreamAndClientGone(t *testing.T) {
+	gone := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: one\n\n")
+		if err := http.NewResponseController(w).Flush(); err != nil {
+			t.Errorf("Flush: %v", err)
+		}
+		<-r.Context().Done()
+		close(gone)
+	})
+	_, url := startHTTPD(t, h, nil)
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || line != "data: one\n" {
+		t.Fatalf("first line of the stream: %q, %v", line, err)
+	}
+	resp.Body.Close() // closes the connection: the stream was not read to its end
+	select {
+	case <-gone:
+	case <-time.After(wait):
+		t.Fatal("the handler's context was not cancelled when the client went away")
+	}
+}
+
+// Hijack hands over the connection after the 101 header, with nothing lost
+// of what the client sent after its request; the server no longer counts it.
+func TestHTTPDHijack(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Upgrade", "echo")
+		w.Header().Set("Connection", "Upgrade")
+		w.WriteHeader(http.StatusSwitchingProtocols)
+		c, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Errorf("Hijack: %v", err)
+			return
+		}
+		defer c.Close()
+		line, _ := rw.ReadString('\n')
+		rw.WriteString("echo " + line)
+		rw.Flush()
+	})
+	s, url := startHTTPD(t, h, nil)
+	c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(wait))
+	// The request and the first bytes after it in one write.
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\nhello\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Upgrade") != "echo" {
+		t.Fatalf("upgrade answer: %v %v", resp, err)
+	}
+	if line, err := br.ReadString('\n'); line != "echo hello\n" {
+		t.Errorf("after the upgrade: %q, %v", line, err)
+	}
+	s.mu.Lock()
+	n := len(s.conns)
+	s.mu.Unlock()
+	if n != 0 {
+		t.Errorf("the server still counts %d connections after the hijack", n)
+	}
+}
+
+// A handler that panics loses its connection; the server goes on.
+func TestHTTPDHandlerPanic(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/boom" {
+			panic("kaboom")
+		}
+		io.WriteString(w, "ok")
+	})
+	_, url := startHTTPD(t, h, nil)
+	if _, err := http.Get(url + "/boom"); err == nil {
+		t.Error("GET /boom answered; want the connection closed")
+	}
+	resp, body, _ := get(t, http.DefaultClient, "GET", url+"/", nil)
+	if resp.StatusCode != 200 || body != "ok" {
+		t.Errorf("after a panic: %d %q", resp.StatusCode, body)
+	}
+}
+
+// Close ends the open streams (their contexts) and idle connections, and
+// Serve returns.
+func TestHTTPDClose(t *testing.T) {
+	started := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.NewResponseController(w).Flush()
+		close(started)
+		<-r.Context().Done()
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newHTTPD(h, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ln) }()
+	resp, err := http.Get("http://" + ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	<-started
+	closed := make(chan struct{})
+	go func() {
+		s.Close(wait)
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(wait):
+		t.Fatal("Close did not return: the stream's handler was not ended")
+	}
+	if err := <-done; !errors.Is(err, errServerClosed) {
+		t.Errorf("Serve: %v, want errServerClosed", err)
+	}
+	if _, err := io.ReadAll(resp.Body); err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("reading the ended stream: %v", err)
+	}
+}
