@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -102,5 +104,54 @@ func TestHTTPServesPageAndOSCQuery(t *testing.T) {
 	code, typ, body = get("/oscgpio/ui/wiring.svg", "")
 	if code != 200 || typ != "image/svg+xml" || !strings.Contains(body, "GPIO17") {
 		t.Errorf("wiring.svg: %d %s %.80q", code, typ, body)
+	}
+}
+
+// Clients others wrote (e2e/oscquery/client.mjs: the npm oscquery and ws
+// packages, osc.js) against the running binary's own HTTP server: the
+// namespace and HOST_INFO, then a WebSocket that LISTENs to /led, gets the
+// frame of a UDP /led 1, and drives /relay with binary OSC.
+func TestOSCQueryNodeClientOnBridge(t *testing.T) {
+	node := need(t, "node", "nodejs")
+	if _, err := os.Stat("oscquery/node_modules/oscquery/package.json"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the npm oscquery package is not installed in e2e/oscquery: scripts/test runs npm ci there (%v)", err)
+		}
+		t.Skipf("the npm oscquery package is not installed: (cd e2e/oscquery && npm ci --omit=optional --ignore-scripts), or run scripts/test")
+	}
+	bridge := runBridge(t, "--config", writeMapping(t, jumperMapping, freePort(t)), "--http", "127.0.0.1:0")
+	m := dashboardURL.FindStringSubmatch(strings.Join(bridge.matching(`msg=dashboard url=`), "\n"))
+	if m == nil {
+		t.Fatalf("no dashboard url= in the log")
+	}
+	u, err := url.Parse(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := start(t, node, "oscquery/client.mjs", u.Hostname(), u.Port(), "/led", "/relay")
+	client.waitFor(fmt.Sprintf(`^host ".*" %d LISTEN=true$`, bridge.port), 0)
+	client.waitFor(`^method /relay T 3 false$`, 0)
+	client.waitFor(`^listening$`, 0)
+	oscsend(t, bridge.port, "/led", "i", "1")
+	client.waitFor(`^frame /led T true$`, 0)
+	client.waitFor(`^sent /relay$`, 0)
+	if code := client.exitCode(); code != 0 {
+		t.Fatalf("the client exited %d", code)
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		resp, err := http.Get(strings.TrimSuffix(m[1], "/") + "/relay?VALUE")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) == `{"VALUE":[true]}` {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /relay?VALUE after the WebSocket drove it: %q", body)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
