@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,18 +34,21 @@ type httpd struct {
 	log     *slog.Logger
 
 	// Bounds; zero takes the default.
-	headerTimeout time.Duration // to read a request's header (and a body's next bytes)
+	headerTimeout time.Duration // to read a request's header, from the connection or from its first byte
+	bodyTimeout   time.Duration // to read a request's body, and to write a response before the handler refreshes it
 	idleTimeout   time.Duration // between requests on one connection
 	maxHeader     int           // bytes of a request line and header
 	maxConns      int           // open connections; more get 503 and are closed
+	maxPerClient  int           // open connections from one IP address
 
 	base   context.Context // parent of every request's context
 	cancel context.CancelFunc
 
 	mu       sync.Mutex
 	ln       net.Listener
-	conns    map[net.Conn]struct{} // open and not hijacked
-	refusing int                   // connections being answered 503
+	conns    map[net.Conn]netip.Addr // open and not hijacked, with the client's address
+	perIP    map[netip.Addr]int      // open connections per client address
+	refusing int                     // connections being answered 503
 	closed   bool
 	wg       sync.WaitGroup // connection goroutines
 }
@@ -52,10 +56,13 @@ type httpd struct {
 // Defaults of httpd's bounds.
 const (
 	defaultHeaderTimeout = 10 * time.Second
+	defaultBodyTimeout   = 30 * time.Second
 	defaultIdleTimeout   = 2 * time.Minute
-	defaultMaxHeader     = 64 << 10
-	defaultMaxConns      = 64
+	defaultMaxHeader     = 32 << 10
+	defaultMaxConns      = 128
+	defaultMaxPerClient  = 16
 	maxDrain             = 256 << 10 // unread request body discarded to keep a connection
+	drainTimeout         = time.Second
 )
 
 // errServerClosed is Serve's error after Close.
@@ -63,9 +70,10 @@ var errServerClosed = errors.New("web: server closed")
 
 func newHTTPD(h http.Handler, log *slog.Logger) *httpd {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &httpd{handler: h, log: log, base: ctx, cancel: cancel, conns: map[net.Conn]struct{}{},
-		headerTimeout: defaultHeaderTimeout, idleTimeout: defaultIdleTimeout,
-		maxHeader: defaultMaxHeader, maxConns: defaultMaxConns}
+	return &httpd{handler: h, log: log, base: ctx, cancel: cancel,
+		conns: map[net.Conn]netip.Addr{}, perIP: map[netip.Addr]int{},
+		headerTimeout: defaultHeaderTimeout, bodyTimeout: defaultBodyTimeout, idleTimeout: defaultIdleTimeout,
+		maxHeader: defaultMaxHeader, maxConns: defaultMaxConns, maxPerClient: defaultMaxPerClient}
 }
 
 // Serve accepts connections on ln until Close, and returns errServerClosed
@@ -96,51 +104,69 @@ func (s *httpd) Serve(ln net.Listener) error {
 			return err
 		}
 		backoff = 0
-		if !s.track(c) {
-			continue
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.serveConn(c)
-		}()
+		s.track(c)
 	}
 }
 
-// track adds c to the open connections, or refuses it (503, closed) when
-// there are maxConns already or the server is closed.
-func (s *httpd) track(c net.Conn) bool {
+// track serves c, or refuses it (503, then closed) when there are
+// maxConns open already, or maxPerClient from its address, or closes it when
+// the server is closed. Its goroutine is counted in s.wg.
+func (s *httpd) track(c net.Conn) {
+	ip := clientIP(c)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		c.Close()
-		return false
+		return
 	}
-	if len(s.conns) >= s.maxConns {
-		// Answered 503 off the accept loop, at most maxConns at a time;
-		// beyond that, closed at once.
+	if len(s.conns) >= s.maxConns || s.perIP[ip] >= s.maxPerClient {
+		// Answered off the accept loop, at most maxConns at a time; beyond
+		// that, closed at once.
 		if s.refusing >= s.maxConns {
 			c.Close()
-			return false
+			return
 		}
 		s.refusing++
+		s.wg.Add(1)
 		go func() {
+			defer s.wg.Done()
 			s.reject(c, "503 Service Unavailable", "too many connections at once; try again later")
 			c.Close()
 			s.mu.Lock()
 			s.refusing--
 			s.mu.Unlock()
 		}()
-		return false
+		return
 	}
-	s.conns[c] = struct{}{}
-	return true
+	s.conns[c] = ip
+	s.perIP[ip]++
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.serveConn(c)
+	}()
 }
 
+// clientIP is the address c comes from (the zero Addr when it has none).
+func clientIP(c net.Conn) netip.Addr {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return a.AddrPort().Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
+// untrack forgets c: it closed or was hijacked.
 func (s *httpd) untrack(c net.Conn) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	ip, ok := s.conns[c]
+	if !ok {
+		return
+	}
 	delete(s.conns, c)
-	s.mu.Unlock()
+	if s.perIP[ip]--; s.perIP[ip] <= 0 {
+		delete(s.perIP, ip)
+	}
 }
 
 func (s *httpd) isClosed() bool {
@@ -211,17 +237,23 @@ func (s *httpd) serveConn(c net.Conn) {
 	lr := &limitReader{c: c}
 	br := bufio.NewReaderSize(lr, 4096)
 	bw := bufio.NewWriterSize(c, 4096)
-	for {
-		// Wait for the next request for the idle time, then read its
-		// header within the header time.
-		c.SetReadDeadline(time.Now().Add(s.idleTimeout))
+	// A new connection has the header time for its first request, from
+	// now; a kept one waits the idle time for the next, then has the header
+	// time from its first byte.
+	c.SetReadDeadline(time.Now().Add(s.headerTimeout))
+	for first := true; ; first = false {
+		if !first {
+			c.SetReadDeadline(time.Now().Add(s.idleTimeout))
+		}
 		lr.n = -1
 		if _, err := br.Peek(1); err != nil {
 			return
 		}
+		if !first {
+			c.SetReadDeadline(time.Now().Add(s.headerTimeout))
+		}
 		// What the header may take from the connection: what is buffered
 		// already (at most the reader's 4 KiB) and maxHeader more.
-		c.SetReadDeadline(time.Now().Add(s.headerTimeout))
 		lr.n = int64(s.maxHeader)
 		req, err := http.ReadRequest(br)
 		lr.n = -1
@@ -233,15 +265,25 @@ func (s *httpd) serveConn(c net.Conn) {
 			}
 			return
 		}
-		// The body is read within the header time per read, so a client
-		// cannot hold the connection by sending it slowly for ever.
-		c.SetReadDeadline(time.Time{})
+		if req.ProtoAtLeast(1, 1) && req.Host == "" { // ReadRequest moves the Host header there
+			s.reject(c, "400 Bad Request", "an HTTP/1.1 request needs a Host header")
+			return
+		}
+		// The body, whole, within the body time: a client cannot hold the
+		// connection by sending it slowly. A request without one has no read
+		// deadline while its handler runs (an event stream waits for ever).
+		// The response has the body time too, each write of a stream
+		// refreshing it (the hub does), so a client that stops reading
+		// cannot hold the handler.
+		if req.Body != http.NoBody {
+			c.SetReadDeadline(time.Now().Add(s.bodyTimeout))
+		} else {
+			c.SetReadDeadline(time.Time{})
+		}
+		c.SetWriteDeadline(time.Now().Add(s.bodyTimeout))
 		req.RemoteAddr = c.RemoteAddr().String()
 		ctx, cancel := context.WithCancel(s.base)
 		req = req.WithContext(ctx)
-		if req.Body != http.NoBody {
-			req.Body = &deadlineBody{ReadCloser: req.Body, c: c, d: s.headerTimeout}
-		}
 
 		keep, hj := s.serveRequest(c, br, bw, req, cancel)
 		cancel()
@@ -262,6 +304,8 @@ func (s *httpd) serveRequest(c net.Conn, br *bufio.Reader, bw *bufio.Writer, req
 	w := &response{s: s, c: c, br: br, bw: bw, req: req, header: http.Header{}, contentLength: -1}
 	switch e := req.Header.Get("Expect"); {
 	case e == "":
+	case strings.EqualFold(e, "100-continue") && !req.ProtoAtLeast(1, 1):
+		// HTTP/1.0 knows no 100 Continue: the client sends its body anyway.
 	case strings.EqualFold(e, "100-continue") && req.ContentLength != 0:
 		io.WriteString(bw, "HTTP/1.1 100 Continue\r\n\r\n")
 		bw.Flush()
@@ -300,9 +344,12 @@ func (s *httpd) serveRequest(c net.Conn, br *bufio.Reader, bw *bufio.Writer, req
 		return false, false
 	}
 	// Keep the connection only if the request body was read to its end (or
-	// little enough is left to discard).
-	if n, err := io.CopyN(io.Discard, req.Body, maxDrain+1); n > maxDrain || err != io.EOF {
-		return false, false
+	// little enough is left to discard quickly).
+	if req.Body != http.NoBody {
+		c.SetReadDeadline(time.Now().Add(drainTimeout))
+		if n, err := io.CopyN(io.Discard, req.Body, maxDrain+1); n > maxDrain || err != io.EOF {
+			return false, false
+		}
 	}
 	return true, false
 }
@@ -319,20 +366,6 @@ func (s *httpd) reject(c net.Conn, status, text string) {
 		c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
 		io.CopyN(io.Discard, c, maxDrain)
 	}
-}
-
-// deadlineBody reads a request body with a deadline per read.
-type deadlineBody struct {
-	io.ReadCloser
-	c net.Conn
-	d time.Duration
-}
-
-func (b *deadlineBody) Read(p []byte) (int, error) {
-	b.c.SetReadDeadline(time.Now().Add(b.d))
-	n, err := b.ReadCloser.Read(p)
-	b.c.SetReadDeadline(time.Time{})
-	return n, err
 }
 
 // watch reads ahead on a connection while its handler runs, to see the
@@ -396,6 +429,15 @@ func (w *response) WriteHeader(code int) {
 	if code < 100 || code > 999 {
 		code = http.StatusInternalServerError
 	}
+	if code < 200 && code != http.StatusSwitchingProtocols {
+		// An informational answer (103 Early Hints): sent now, with the
+		// header so far; the final status comes later.
+		fmt.Fprintf(w.bw, "HTTP/1.1 %03d %s\r\n", code, http.StatusText(code))
+		w.header.Write(w.bw)
+		w.bw.WriteString("\r\n")
+		w.bw.Flush()
+		return
+	}
 	w.status = code
 }
 
@@ -434,6 +476,9 @@ func (w *response) sendHeader(sniff []byte, final bool) {
 		default:
 			keepAlive = false // an HTTP/1.0 body ends with the connection
 		}
+		if hasToken(h.Values("Connection"), "close") {
+			keepAlive = false // the handler asked for it
+		}
 		if !keepAlive || w.s.isClosed() {
 			w.closeAfter = true
 			h.Set("Connection", "close")
@@ -462,6 +507,9 @@ func (w *response) Write(p []byte) (int, error) {
 	}
 	w.sendHeader(p, false)
 	if w.noBody {
+		if w.req.Method == http.MethodHead {
+			return len(p), nil // as net/http: the body of a HEAD is dropped
+		}
 		return 0, http.ErrBodyNotAllowed
 	}
 	if w.contentLength >= 0 && w.written+int64(len(p)) > w.contentLength {
@@ -544,6 +592,19 @@ func (w *response) finish() {
 		w.closeAfter = true
 	}
 	w.c.SetWriteDeadline(time.Time{})
+}
+
+// hasToken reports whether the comma-separated header values hold token,
+// in any case.
+func hasToken(values []string, token string) bool {
+	for _, v := range values {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func isTimeout(err error) bool {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // startHTTPD serves h on a free loopback port until the test ends; tune sets
@@ -182,6 +184,7 @@ func TestHTTPDBadRequests(t *testing.T) {
 		{"NOT HTTP\r\n\r\n", "HTTP/1.1 400 Bad Request"},
 		{"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 8000) + "\r\n\r\n", "HTTP/1.1 431 Request Header Fields Too Large"},
 		{"GET / HTTP/1.1\r\nHost: x\r\nExpect: something\r\n\r\n", "HTTP/1.1 417 Expectation Failed"},
+		{"GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 400 Bad Request"}, // no Host
 		{"GET / HTTP/1.0\r\n\r\n", "HTTP/1.1 200 OK"},
 		{"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "HTTP/1.1 200 OK"},
 	} {
@@ -202,44 +205,105 @@ func TestHTTPDBadRequests(t *testing.T) {
 	}
 }
 
-// A client that sends its header too slowly, or keeps a connection idle too
-// long, is disconnected.
+// A client that sends nothing, sends its header or body too slowly, or
+// keeps a connection idle too long, is disconnected: the header time runs
+// from the connection on a new one, the idle time after a request.
 func TestHTTPDTimeouts(t *testing.T) {
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, "ok")
+	})
 	_, url := startHTTPD(t, h, func(s *httpd) {
 		s.headerTimeout = 200 * time.Millisecond
-		s.idleTimeout = 300 * time.Millisecond
+		s.bodyTimeout = 300 * time.Millisecond
+		s.idleTimeout = 400 * time.Millisecond
 	})
 	addr := strings.TrimPrefix(url, "http://")
-	closedBy := func(c net.Conn) error {
-		c.SetReadDeadline(time.Now().Add(wait))
-		_, err := io.ReadAll(c)
-		return err
+	dial := func() net.Conn {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
 	}
-	slow, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
+	// closedWithin reports how long the server took to end c, failing the
+	// test if it did not within wait.
+	closedWithin := func(what string, c net.Conn) time.Duration {
+		start := time.Now()
+		c.SetReadDeadline(start.Add(wait))
+		if _, err := io.ReadAll(c); err != nil {
+			t.Errorf("%s: %v, want the server to close the connection", what, err)
+		}
+		return time.Since(start)
 	}
-	defer slow.Close()
-	io.WriteString(slow, "GET / HTTP/1.1\r\nHost: x\r\n") // and never the end of the header
-	idle, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
+	silent := dial()
+	slowHeader := dial()
+	io.WriteString(slowHeader, "GET / HTTP/1.1\r\nHost: x\r\n") // and never the end of the header
+	slowBody := dial()
+	io.WriteString(slowBody, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")
+	idle := dial()
+	io.WriteString(idle, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(idle), nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("the request before the idle time: %v %v", resp, err)
 	}
-	defer idle.Close()
-	if err := closedBy(slow); err != nil {
-		t.Errorf("slow header: %v, want the server to close the connection", err)
-	}
-	if err := closedBy(idle); err != nil {
-		t.Errorf("idle connection: %v, want the server to close it", err)
+	resp.Body.Close()
+	for _, c := range []struct {
+		what string
+		c    net.Conn
+	}{{"silent new connection", silent}, {"slow header", slowHeader}, {"slow body", slowBody}, {"idle after a request", idle}} {
+		if d := closedWithin(c.what, c.c); d > wait/2 {
+			t.Errorf("%s: closed after %v", c.what, d)
+		}
 	}
 }
 
-// More open connections than maxConns: the extra one is answered 503 and
-// closed, and the others are served.
+// A client that stops reading a response cannot hold its handler: the write
+// times out and the handler returns.
+func TestHTTPDWriteTimeout(t *testing.T) {
+	returned := make(chan error, 1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := make([]byte, 64<<10)
+		for {
+			if _, err := w.Write(chunk); err != nil {
+				returned <- err
+				return
+			}
+		}
+	})
+	_, url := startHTTPD(t, h, func(s *httpd) { s.bodyTimeout = 300 * time.Millisecond })
+	c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n") // and never read
+	select {
+	case err := <-returned:
+		if !isTimeout(err) {
+			t.Errorf("the handler's write failed with %v, want a timeout", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("the handler still writes to a client that does not read")
+	}
+}
+
+// More open connections than maxConns, or than maxPerClient from one
+// address: the extra one is answered 503 and closed, and the others are
+// served.
 func TestHTTPDConnectionBound(t *testing.T) {
+	for _, tune := range []func(*httpd){
+		func(s *httpd) { s.maxConns = 2 },
+		func(s *httpd) { s.maxPerClient = 2 },
+	} {
+		connectionBound(t, tune)
+	}
+}
+
+func connectionBound(t *testing.T, tune func(*httpd)) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
-	s, url := startHTTPD(t, h, func(s *httpd) { s.maxConns = 2 })
+	s, url := startHTTPD(t, h, tune)
 	addr := strings.TrimPrefix(url, "http://")
 	var open []net.Conn
 	for range 2 {
@@ -355,7 +419,8 @@ func TestHTTPDHandlerPanic(t *testing.T) {
 		io.WriteString(w, "ok")
 	})
 	_, url := startHTTPD(t, h, nil)
-	if _, err := http.Get(url + "/boom"); err == nil {
+	if resp, err := http.Get(url + "/boom"); err == nil {
+		resp.Body.Close()
 		t.Error("GET /boom answered; want the connection closed")
 	}
 	resp, body, _ := get(t, http.DefaultClient, "GET", url+"/", nil)
@@ -367,11 +432,12 @@ func TestHTTPDHandlerPanic(t *testing.T) {
 // Close ends the open streams (their contexts) and idle connections, and
 // Serve returns.
 func TestHTTPDClose(t *testing.T) {
-	started := make(chan struct{})
+	started, ended := make(chan struct{}), make(chan struct{})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.NewResponseController(w).Flush()
 		close(started)
 		<-r.Context().Done()
+		close(ended)
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -386,20 +452,60 @@ func TestHTTPDClose(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	<-started
-	closed := make(chan struct{})
-	go func() {
-		s.Close(wait)
-		close(closed)
-	}()
+	s.Close(wait)
 	select {
-	case <-closed:
-	case <-time.After(wait):
-		t.Fatal("Close did not return: the stream's handler was not ended")
+	case <-ended:
+	default:
+		t.Fatal("Close returned with the stream's handler still running")
 	}
 	if err := <-done; !errors.Is(err, errServerClosed) {
 		t.Errorf("Serve: %v, want errServerClosed", err)
 	}
 	if _, err := io.ReadAll(resp.Body); err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("reading the ended stream: %v", err)
+	}
+}
+
+// A WebSocket (coder/websocket, as OSCQuery's) works through the server's
+// Hijack, and a handler's own Connection: close ends the connection.
+func TestHTTPDWebSocketAndHandlerClose(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		typ, data, err := c.Read(r.Context())
+		if err == nil {
+			c.Write(r.Context(), typ, append([]byte("echo "), data...))
+		}
+	})
+	mux.HandleFunc("/close", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "close")
+		io.WriteString(w, "bye")
+	})
+	_, url := startHTTPD(t, mux, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	if err := ws.Write(ctx, websocket.MessageText, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if _, data, err := ws.Read(ctx); err != nil || string(data) != "echo hello" {
+		t.Errorf("WebSocket echo: %q, %v", data, err)
+	}
+	// rawRequest reads until the server closes the connection.
+	got := rawRequest(t, url, "GET /close HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(got)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body, _ := io.ReadAll(resp.Body); string(body) != "bye" || !resp.Close {
+		t.Errorf("a handler's Connection: close: %q, closing %v", body, resp.Close)
 	}
 }
