@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hypebeast/go-osc/osc"
 	"github.com/oscgpio/oscgpio/oscmap/codec"
@@ -73,5 +76,44 @@ func TestBatchRead(t *testing.T) {
 				t.Errorf("stats %+v: want 2 malformed (garbage, empty), %d messages", st, n+1)
 			}
 		})
+	}
+}
+
+// With one processor and a backlog of datagrams, Serve lets other goroutines
+// run after every full batch: an input's watcher or a sender waits for at
+// most readBatch messages, not for the scheduler's 10 ms preemption (on a
+// Pi, the kernel keeps only 16 events of a GPIO line for its reader).
+func TestServeYieldsBetweenBatches(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	log, _ := testLogger()
+	s, err := ListenUDP("127.0.0.1:0", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sender(t, "127.0.0.2", s)
+	const n = 50 * readBatch
+	for i := range n { // the backlog, queued before Serve reads
+		write(t, c, msg("/m", ",i", be32(uint32(i))))
+	}
+	var handled atomic.Int64
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Serve(ctx, func(*osc.Message, netip.AddrPort) { handled.Add(1) })
+	}()
+	defer func() { cancel(); serveReturned(t, done, "cancel") }()
+	// Each time this goroutine runs it notes how many messages were served
+	// since it last ran.
+	var last, maxGap int64
+	for deadline := time.Now().Add(wait); last < n; runtime.Gosched() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d messages served", last, n)
+		}
+		now := handled.Load()
+		maxGap = max(maxGap, now-last)
+		last = now
+	}
+	if maxGap > readBatch {
+		t.Errorf("another goroutine waited while %d messages were served, want at most %d (one batch)", maxGap, readBatch)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -470,6 +471,14 @@ func (u *UDP) Serve(ctx context.Context, h Handler) error {
 			}
 			b, from := rd.datagram(i)
 			r.datagram(b, from)
+		}
+		if n == readBatch {
+			// A full batch: more are likely waiting, and this goroutine
+			// would go on reading without a pause. Let the others run first
+			// (an input's watcher, the senders): with one processor they
+			// would otherwise wait for the scheduler's 10 ms preemption while
+			// their queues grow.
+			runtime.Gosched()
 		}
 	}
 }
