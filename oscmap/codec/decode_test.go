@@ -405,6 +405,19 @@ func BenchmarkDecode(b *testing.B) {
 				}
 			}
 		})
+		// What the UDP reader does: one Decoder, one element slice.
+		b.Run(c.name+"/Decoder", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(c.packet)))
+			var d Decoder
+			var elems []Element
+			for b.Loop() {
+				var err error
+				if elems, err = d.Decode(elems, c.packet); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
