@@ -1,18 +1,37 @@
 package codec
 
 import (
+	"math"
 	"reflect"
 	"testing"
 	"time"
 )
 
 // sameElement reports whether a and b are the same message due at the same
-// time (an empty argument list and none are the same).
+// time (an empty argument list and none are the same; a NaN is the same NaN
+// when its bits are).
 func sameElement(a, b Element) bool {
 	if !a.At.Equal(b.At) || a.Msg.Address != b.Msg.Address || len(a.Msg.Arguments) != len(b.Msg.Arguments) {
 		return false
 	}
-	return len(a.Msg.Arguments) == 0 || reflect.DeepEqual(a.Msg.Arguments, b.Msg.Arguments)
+	for i, x := range a.Msg.Arguments {
+		y := b.Msg.Arguments[i]
+		switch x := x.(type) {
+		case float32:
+			if y, ok := y.(float32); !ok || math.Float32bits(x) != math.Float32bits(y) {
+				return false
+			}
+		case float64:
+			if y, ok := y.(float64); !ok || math.Float64bits(x) != math.Float64bits(y) {
+				return false
+			}
+		default:
+			if !reflect.DeepEqual(x, y) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // A Decoder reads a sequence of datagrams as Decode reads each alone, though
