@@ -476,7 +476,7 @@ func (w *response) sendHeader(sniff []byte, final bool) {
 		default:
 			keepAlive = false // an HTTP/1.0 body ends with the connection
 		}
-		if hasToken(h.Values("Connection"), "close") {
+		if headerHas(h.Values("Connection"), "close") {
 			keepAlive = false // the handler asked for it
 		}
 		if !keepAlive || w.s.isClosed() {
@@ -592,19 +592,6 @@ func (w *response) finish() {
 		w.closeAfter = true
 	}
 	w.c.SetWriteDeadline(time.Time{})
-}
-
-// hasToken reports whether the comma-separated header values hold token,
-// in any case.
-func hasToken(values []string, token string) bool {
-	for _, v := range values {
-		for _, t := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func isTimeout(err error) bool {
