@@ -83,6 +83,7 @@ func DecodeAppend(dst []Element, b []byte) ([]Element, error) {
 type Decoder struct {
 	msgs  []*osc.Message    // reused in order, one per message of a datagram
 	used  int               // how many of msgs the current datagram took
+	prev  int               // how many the datagram before took
 	names map[string]string // addresses seen (interned), at most maxNames
 }
 
@@ -101,7 +102,19 @@ const (
 func (d *Decoder) Decode(dst []Element, b []byte) ([]Element, error) {
 	d.used = 0
 	dec := decoder{out: dst[:0], reuse: d}
-	if err := dec.packet(b, 0, time.Time{}); err != nil {
+	err := dec.packet(b, 0, time.Time{})
+	// The kept messages this datagram did not reuse let go of their
+	// arguments (a blob can be 64 KB), as do those of a malformed one.
+	from := d.used
+	if err != nil {
+		from = 0
+	}
+	for _, m := range d.msgs[from:max(d.prev, d.used)] {
+		clear(m.Arguments)
+		m.Arguments = m.Arguments[:0]
+	}
+	d.prev = d.used
+	if err != nil {
 		clear(dec.out)
 		return dec.out[:0], err
 	}
@@ -134,15 +147,20 @@ func (d *Decoder) message(addr []byte, nargs int) *osc.Message {
 }
 
 // intern is addr as a string, the same string each time for an address
-// seen before.
+// seen before. When maxNames are kept, they are all forgotten and the
+// keeping starts again, so addresses seen once (a scan) cannot keep out the
+// ones seen all the time.
 func (d *Decoder) intern(addr []byte) string {
 	if s, ok := d.names[string(addr)]; ok {
 		return s
 	}
 	s := string(addr)
-	if len(addr) <= maxNameLen && len(d.names) < maxNames {
+	if len(addr) <= maxNameLen {
 		if d.names == nil {
 			d.names = make(map[string]string)
+		}
+		if len(d.names) >= maxNames {
+			clear(d.names)
 		}
 		d.names[s] = s
 	}

@@ -1,8 +1,10 @@
 package codec
 
 import (
+	"fmt"
 	"math"
 	"reflect"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -137,6 +139,78 @@ func TestDecoderBounds(t *testing.T) {
 		if cap(m.Arguments) > keptArgs {
 			t.Errorf("keeps an argument list of %d", cap(m.Arguments))
 		}
+	}
+	if len(d.names) > maxNames {
+		t.Errorf("keeps %d addresses, at most %d", len(d.names), maxNames)
+	}
+}
+
+// bundleOf is a bundle of n messages "/a" with no argument, the last one
+// carrying a blob of size bytes.
+func bundleOf(n, size int) []byte {
+	var els [][]byte
+	for range n - 1 {
+		els = append(els, msg("/a", ","))
+	}
+	return bundle(1, append(els, msg("/a", ",b", oscBlob(make([]byte, size))))...)
+}
+
+// A Decoder lets go of the arguments of the messages a datagram did not
+// reuse: datagrams of 64, 63, ... 1 messages, each with a 60 KB blob in its
+// last message, then a small one, leave no blob held (4 MB before).
+func TestDecoderKeepsNoStaleArguments(t *testing.T) {
+	heap := func() int64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return int64(ms.HeapAlloc)
+	}
+	var d Decoder
+	var dst []Element
+	before := heap()
+	for n := keptMessages; n >= 1; n-- {
+		var err error
+		if dst, err = d.Decode(dst, bundleOf(n, 60000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dst, _ = d.Decode(dst, msg("/a", ","))
+	clear(dst)
+	for i, m := range d.msgs {
+		for _, a := range m.Arguments[:cap(m.Arguments)] {
+			if a != nil {
+				t.Fatalf("kept message %d (of %d used) still holds an argument of %T", i, d.used, a)
+			}
+		}
+	}
+	if held := heap() - before; held > 1<<20 {
+		t.Errorf("the Decoder holds %d bytes after a small datagram", held)
+	}
+	runtime.KeepAlive(&d)
+	// A malformed datagram lets go of what it decoded before its defect.
+	if _, err := d.Decode(nil, bundle(1, msg("/a", ",b", oscBlob(make([]byte, 1000))), []byte("junk"))); err == nil {
+		t.Fatal("a bundle with junk decoded")
+	}
+	for i, m := range d.msgs {
+		for _, a := range m.Arguments[:cap(m.Arguments)] {
+			if a != nil {
+				t.Fatalf("after a malformed datagram, kept message %d holds an argument of %T", i, a)
+			}
+		}
+	}
+}
+
+// Addresses seen once (a scan) do not keep out those seen all the time: once
+// maxNames are kept, the keeping starts again.
+func TestDecoderInternsAfterAScan(t *testing.T) {
+	var d Decoder
+	for i := range maxNames + 10 {
+		d.Decode(nil, msg(fmt.Sprintf("/scan/%d", i), ","))
+	}
+	p := msg("/led", ",i", be32(1))
+	elems, _ := d.Decode(nil, p)
+	if n := testing.AllocsPerRun(100, func() { elems, _ = d.Decode(elems, p) }); n != 0 {
+		t.Errorf("/led after a scan of %d addresses: %v allocations, want 0 (interned)", maxNames+10, n)
 	}
 	if len(d.names) > maxNames {
 		t.Errorf("keeps %d addresses, at most %d", len(d.names), maxNames)
