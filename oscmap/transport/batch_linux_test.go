@@ -80,8 +80,8 @@ func TestBatchRead(t *testing.T) {
 }
 
 // With one processor and a backlog of datagrams, Serve lets other goroutines
-// run after every full batch: an input's watcher or a sender waits for at
-// most readBatch messages, not for the scheduler's 10 ms preemption (on a
+// run after every yieldEvery datagrams: an input's watcher or a sender waits
+// for at most that many messages, not for the scheduler's 10 ms preemption (on a
 // Pi, the kernel keeps only 16 events of a GPIO line for its reader).
 func TestServeYieldsBetweenBatches(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
@@ -113,9 +113,10 @@ func TestServeYieldsBetweenBatches(t *testing.T) {
 		maxGap = max(maxGap, now-last)
 		last = now
 	}
-	// One batch, or two when the scheduler's queues put this goroutine
-	// behind the reader's next turn; without the yield, every message.
-	if maxGap > 2*readBatch {
-		t.Errorf("another goroutine waited while %d messages were served, want at most %d (two batches)", maxGap, 2*readBatch)
+	// One turn of yieldEvery, or two when the scheduler's queues put this
+	// goroutine behind the reader's next turn; without the yield, every
+	// message.
+	if maxGap > 2*yieldEvery {
+		t.Errorf("another goroutine waited while %d messages were served, want at most %d (two turns)", maxGap, 2*yieldEvery)
 	}
 }

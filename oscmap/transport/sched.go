@@ -53,9 +53,7 @@ func (s *scheduler) bytes() int { return s.msgBytes + cap(s.queue)*heldEntry }
 // (false). The due time is taken on the monotonic clock, so a change of the
 // wall clock does not move it.
 func (s *scheduler) push(now time.Time, e codec.Element, from netip.AddrPort) bool {
-	// The decoder reuses e.Msg for the next datagram: hold a copy.
-	msg := codec.Clone(e.Msg)
-	size := heldSize(msg)
+	size := heldSize(e.Msg, len(e.Msg.Arguments))
 	// A share per sender: no one sender may take more than a quarter of
 	// the queue, so a flood of future bundles cannot crowd out a cue.
 	sender := from.Addr()
@@ -79,6 +77,9 @@ func (s *scheduler) push(now time.Time, e codec.Element, from netip.AddrPort) bo
 		s.senderBytes = map[netip.Addr]int{}
 	}
 	s.senderBytes[sender] += size
+	// The decoder reuses e.Msg for the next datagram: hold a copy (its
+	// argument list as long as it is, as heldSize counted).
+	msg := codec.Clone(e.Msg)
 	heap.Push(&s.queue, held{due: now.Add(e.At.Sub(now)), seq: s.seq, msg: msg, from: from, size: size})
 	return true
 }
@@ -112,13 +113,13 @@ func (s *scheduler) next() time.Time {
 }
 
 // heldSize is the memory a decoded message takes on the heap, as Go's
-// allocator rounds it: the osc.Message, its address, its argument slice and
-// each argument's boxed value, string or blob. TestHeldSizeIsMeasured checks
+// allocator rounds it: the osc.Message, its address, its argument slice
+// (of capacity argCap) and each argument's boxed value, string or blob. TestHeldSizeIsMeasured checks
 // it against runtime.MemStats.
-func heldSize(m *osc.Message) int {
+func heldSize(m *osc.Message, argCap int) int {
 	n := allocSize(int(unsafe.Sizeof(osc.Message{}))) + stringSize(len(m.Address))
-	if len(m.Arguments) > 0 {
-		n += allocSize(cap(m.Arguments) * int(unsafe.Sizeof(any(nil))))
+	if argCap > 0 {
+		n += allocSize(argCap * int(unsafe.Sizeof(any(nil))))
 	}
 	for _, a := range m.Arguments {
 		switch v := a.(type) {

@@ -26,6 +26,9 @@ const (
 	readBufferSize = 4 << 20
 	// maxReadErrors is how many read errors in a row end Serve.
 	maxReadErrors = 100
+	// yieldEvery is how many datagrams Serve serves before it lets other
+	// goroutines run (one recvmmsg batch on Linux).
+	yieldEvery = 16
 )
 
 // A Handler receives each message of a UDP transport with the address it came
@@ -436,7 +439,7 @@ func (u *UDP) Serve(ctx context.Context, h Handler) error {
 		rd = newDatagramReader(u.conn, u.sock)
 	}
 	var deadline time.Time
-	errs := 0
+	errs, served := 0, 0
 	for {
 		if r.beforeDatagram() {
 			return nil
@@ -472,12 +475,13 @@ func (u *UDP) Serve(ctx context.Context, h Handler) error {
 			b, from := rd.datagram(i)
 			r.datagram(b, from)
 		}
-		if n == readBatch {
-			// A full batch: more are likely waiting, and this goroutine
-			// would go on reading without a pause. Let the others run first
-			// (an input's watcher, the senders): with one processor they
-			// would otherwise wait for the scheduler's 10 ms preemption while
-			// their queues grow.
+		if served += n; served >= yieldEvery {
+			// Many datagrams in a row: more are likely waiting, and this
+			// goroutine would go on reading without a pause. Let the others
+			// run first (an input's watcher, the senders): with one processor
+			// they would otherwise wait for the scheduler's 10 ms preemption
+			// while their queues grow.
+			served = 0
 			runtime.Gosched()
 		}
 	}
