@@ -361,7 +361,7 @@ func (s *httpd) serveRequest(c net.Conn, br *bufio.Reader, bw *bufio.Writer, req
 func (s *httpd) reject(c net.Conn, status, text string) {
 	c.SetWriteDeadline(time.Now().Add(time.Second))
 	text += "\n"
-	fmt.Fprintf(c, "HTTP/1.1 %s\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", status, len(text), text)
+	fmt.Fprintf(c, "HTTP/1.1 %s\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", status, len(text), text)
 	if tc, ok := c.(interface{ CloseWrite() error }); ok && tc.CloseWrite() == nil {
 		c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
 		io.CopyN(io.Discard, c, maxDrain)
