@@ -27,7 +27,8 @@ const (
 	// maxReadErrors is how many read errors in a row end Serve.
 	maxReadErrors = 100
 	// yieldEvery is how many datagrams Serve serves before it lets other
-	// goroutines run (one recvmmsg batch on Linux).
+	// goroutines run, when it runs on one processor (one recvmmsg batch on
+	// Linux).
 	yieldEvery = 16
 )
 
@@ -440,6 +441,9 @@ func (u *UDP) Serve(ctx context.Context, h Handler) error {
 	}
 	var deadline time.Time
 	errs, served := 0, 0
+	// With more than one processor the others run beside this goroutine,
+	// and a yield would only move it between threads.
+	yield := runtime.GOMAXPROCS(0) == 1
 	for {
 		if r.beforeDatagram() {
 			return nil
@@ -475,7 +479,7 @@ func (u *UDP) Serve(ctx context.Context, h Handler) error {
 			b, from := rd.datagram(i)
 			r.datagram(b, from)
 		}
-		if served += n; served >= yieldEvery {
+		if served += n; yield && served >= yieldEvery {
 			// Many datagrams in a row: more are likely waiting, and this
 			// goroutine would go on reading without a pause. Let the others
 			// run first (an input's watcher, the senders): with one processor
