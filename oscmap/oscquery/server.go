@@ -10,6 +10,7 @@ package oscquery
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -423,6 +424,16 @@ type fixConn struct {
 	net.Conn
 	checked bool
 	pending []byte
+}
+
+// CloseWrite shuts the writing side of the connection when it has one
+// (TCP), so that a server's error answer reaches the client before the
+// connection ends.
+func (c *fixConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
 }
 
 func (c *fixConn) Read(p []byte) (int, error) {

@@ -168,7 +168,7 @@ func rawRequest(t *testing.T, url, text string) string {
 	}
 	b, err := io.ReadAll(c)
 	if err != nil {
-		t.Fatalf("reading the answer to %q: %v", text, err)
+		t.Fatalf("reading the answer to %.80q: %v", text, err)
 	}
 	return string(b)
 }
@@ -507,5 +507,27 @@ func TestHTTPDWebSocketAndHandlerClose(t *testing.T) {
 	}
 	if body, _ := io.ReadAll(resp.Body); string(body) != "bye" || !resp.Close {
 		t.Errorf("a handler's Connection: close: %q, closing %v", body, resp.Close)
+	}
+}
+
+// Behind the listener the dashboard uses (oscquery.Listener), an error
+// answer still reaches the client whole, before the connection ends (not
+// lost to a reset while the client is still sending).
+func TestHTTPDRejectThroughListener(t *testing.T) {
+	ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newHTTPD(http.NotFoundHandler(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s.maxHeader = 1024
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ln) }()
+	defer func() {
+		s.Close(time.Second)
+		<-done
+	}()
+	got := rawRequest(t, "http://"+ln.Addr().String(), "GET / HTTP/1.1\r\nHost: x\r\nX-Big: "+strings.Repeat("a", 8000)+"\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 431") || !strings.HasSuffix(got, "too large\n") {
+		t.Errorf("answered %.80q, want the whole 431", got)
 	}
 }
