@@ -3,19 +3,12 @@
 package transport
 
 import (
-	"errors"
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"syscall"
 	"unsafe"
 )
-
-// sendtoFault, when set (by tests), replaces the sendto(2) call with its
-// result: a full send buffer is played this way, which loopback never has
-// (it frees a datagram's buffer as it sends it).
-var sendtoFault func(flags int) error
 
 // sendTo sends b to to with one sendto(2) with MSG_DONTWAIT on the socket:
 // it never waits for room in the send buffer (EAGAIN instead). The address
@@ -34,18 +27,12 @@ func sendTo(c *net.UDPConn, si sockInfo, b []byte, to netip.AddrPort) error {
 		sa6.Family = syscall.AF_INET6
 		sa6.Port = *(*uint16)(unsafe.Pointer(&portBE))
 		sa6.Addr = a.As16()
-		if z := a.Zone(); z != "" {
-			if ifi, err := net.InterfaceByName(z); err == nil {
-				sa6.Scope_id = uint32(ifi.Index)
-			} else if n, err := strconv.Atoi(z); err == nil {
-				sa6.Scope_id = uint32(n)
-			}
-		}
+		sa6.Scope_id = zoneID(a)
 		sa, salen = unsafe.Pointer(&sa6), syscall.SizeofSockaddrInet6
 	} else {
 		a = a.Unmap()
 		if !a.Is4() {
-			return errors.New("an IPv6 address cannot be reached from a socket bound to an IPv4 address (listen on [::] or 0.0.0.0 instead)")
+			return errIPv6FromIPv4
 		}
 		sa4.Family = syscall.AF_INET
 		sa4.Port = *(*uint16)(unsafe.Pointer(&portBE))

@@ -3,18 +3,11 @@
 package transport
 
 import (
-	"errors"
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"syscall"
 )
-
-// sendtoFault, when set (by tests), replaces the sendto(2) call with its
-// result: a full send buffer is played this way, which loopback never has
-// (it frees a datagram's buffer as it sends it).
-var sendtoFault func(flags int) error
 
 // sendTo sends b to to with one sendto(2) with MSG_DONTWAIT on the socket:
 // it never waits for room in the send buffer (EAGAIN instead). On 386,
@@ -25,18 +18,12 @@ func sendTo(c *net.UDPConn, si sockInfo, b []byte, to netip.AddrPort) error {
 	a := to.Addr()
 	if si.family == syscall.AF_INET6 {
 		sa6 := &syscall.SockaddrInet6{Port: int(to.Port()), Addr: a.As16()}
-		if z := a.Zone(); z != "" {
-			if ifi, err := net.InterfaceByName(z); err == nil {
-				sa6.ZoneId = uint32(ifi.Index)
-			} else if n, err := strconv.Atoi(z); err == nil {
-				sa6.ZoneId = uint32(n)
-			}
-		}
+		sa6.ZoneId = zoneID(a)
 		sa = sa6
 	} else {
 		a = a.Unmap()
 		if !a.Is4() {
-			return errors.New("an IPv6 address cannot be reached from a socket bound to an IPv4 address (listen on [::] or 0.0.0.0 instead)")
+			return errIPv6FromIPv4
 		}
 		sa = &syscall.SockaddrInet4{Port: int(to.Port()), Addr: a.As4()}
 	}

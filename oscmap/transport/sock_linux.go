@@ -3,8 +3,11 @@
 package transport
 
 import (
+	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
+	"strconv"
 	"syscall"
 )
 
@@ -55,4 +58,29 @@ func memInfoDrops(c *net.UDPConn) (drops uint32, ok bool) {
 	}
 	raw.Control(func(fd uintptr) { drops, ok = getMemInfoDrops(fd) })
 	return drops, ok
+}
+
+// sendtoFault, when set (by tests), replaces the sendto(2) call with its
+// result: a full send buffer is played this way, which loopback never has
+// (it frees a datagram's buffer as it sends it).
+var sendtoFault func(flags int) error
+
+// errIPv6FromIPv4 is sendTo's error for an IPv6 destination on an IPv4
+// socket.
+var errIPv6FromIPv4 = errors.New("an IPv6 address cannot be reached from a socket bound to an IPv4 address (listen on [::] or 0.0.0.0 instead)")
+
+// zoneID is the interface index of a's IPv6 zone: its interface's, or the
+// zone read as a number; 0 without one.
+func zoneID(a netip.Addr) uint32 {
+	z := a.Zone()
+	if z == "" {
+		return 0
+	}
+	if ifi, err := net.InterfaceByName(z); err == nil {
+		return uint32(ifi.Index)
+	}
+	if n, err := strconv.Atoi(z); err == nil {
+		return uint32(n)
+	}
+	return 0
 }
