@@ -21,13 +21,24 @@ func checkCmd(args []string, stdout, stderr io.Writer) error {
 	if len(rest) != 1 {
 		return fmt.Errorf("%w: give exactly one mapping file", errUsage)
 	}
-	cfg, err := config.Load(rest[0])
+	cfg, err := loadChecked(rest[0], stderr)
+	if err != nil {
+		return err
+	}
+	return cfg.WriteTable(stdout)
+}
+
+// loadChecked loads the mapping file at path for a command that reads it
+// (check, wiring): its errors go to stderr (errQuiet is returned), and so
+// do its warnings, FILE:LINE:COL: warning: ... each.
+func loadChecked(path string, stderr io.Writer) (*config.Config, error) {
+	cfg, err := config.Load(path)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
-		return errQuiet
+		return nil, errQuiet
 	}
 	for _, w := range cfg.Warnings() {
 		fmt.Fprintf(stderr, "%s:%d:%d: warning: %s\n", w.File, w.Line, w.Col, w.Msg)
 	}
-	return cfg.WriteTable(stdout)
+	return cfg, nil
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/oscgpio/oscgpio/config"
 	"github.com/oscgpio/oscgpio/wiring"
 )
 
@@ -36,13 +35,9 @@ func wiringCmd(args []string, stdout, stderr io.Writer) error {
 	if *text && *out != "" {
 		return fmt.Errorf("%w: -o writes an SVG; --text prints to the terminal: give one of them", errUsage)
 	}
-	cfg, err := config.Load(rest[0])
+	cfg, err := loadChecked(rest[0], stderr)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return errQuiet
-	}
-	for _, w := range cfg.Warnings() {
-		fmt.Fprintf(stderr, "%s:%d:%d: warning: %s\n", w.File, w.Line, w.Col, w.Msg)
+		return err
 	}
 	if *text {
 		return wiring.Text(stdout, cfg.Parts())
